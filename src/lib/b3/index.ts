@@ -1,0 +1,57 @@
+/**
+ * BLAKE3 for fleek: hash, keyed hash, derive key, extended output, streaming hashers, the tree
+ * primitives, block trees and proofs (DESIGN §3.1–3.2), Bao, and content-ID helpers.
+ */
+import { getEngine } from './engine.ts'
+import { Blake3Hasher } from './hasher.ts'
+import { checkBytes, checkOutLen, deriveKeyMode, HASH_MODE, type HashMode, keyedMode } from './mode.ts'
+import { rootOutput } from './root.ts'
+
+export type { B3Backend } from './backend.ts'
+export { getEngine, getTsEngine, getWasmEngine } from './engine.ts'
+export { tsBackend } from './ts-backend.ts'
+export { Blake3Hasher } from './hasher.ts'
+export { HASH_MODE, keyedMode, deriveKeyMode, type HashMode } from './mode.ts'
+export { toHex, fromHex } from './hex.ts'
+export { CHUNK_LEN, OUT_LEN, KEY_LEN } from './constants.ts'
+
+function hashInMode(input: Uint8Array, mode: HashMode, outLen: number): Uint8Array {
+  checkBytes(input, 'input')
+  checkOutLen(outLen)
+  return rootOutput(input, mode.key, mode.flags, getEngine()).toRootBytes(outLen)
+}
+
+/** The BLAKE3 hash of `input` (32 bytes; equals `b3sum`). */
+export function hash(input: Uint8Array): Uint8Array {
+  return hashInMode(input, HASH_MODE, 32)
+}
+
+/** `outLen` bytes of BLAKE3 extended output of `input` (the first 32 are the hash). */
+export function hashXof(input: Uint8Array, outLen: number): Uint8Array {
+  return hashInMode(input, HASH_MODE, outLen)
+}
+
+/** BLAKE3 keyed hash (a MAC) of `input` under a 32-byte key; `outLen` defaults to 32. */
+export function keyedHash(key: Uint8Array, input: Uint8Array, outLen = 32): Uint8Array {
+  return hashInMode(input, keyedMode(key), outLen)
+}
+
+/** BLAKE3 key derivation: `outLen` (default 32) bytes from key material under a hard-coded context string. */
+export function deriveKey(context: string, material: Uint8Array, outLen = 32): Uint8Array {
+  return hashInMode(material, deriveKeyMode(context), outLen)
+}
+
+/** A streaming hasher in the plain hash mode. */
+export function createHasher(): Blake3Hasher {
+  return new Blake3Hasher(HASH_MODE, getEngine())
+}
+
+/** A streaming hasher in keyed-hash mode. */
+export function createKeyedHasher(key: Uint8Array): Blake3Hasher {
+  return new Blake3Hasher(keyedMode(key), getEngine())
+}
+
+/** A streaming hasher in derive-key mode for `context` (feed the key material). */
+export function createDeriveKeyHasher(context: string): Blake3Hasher {
+  return new Blake3Hasher(deriveKeyMode(context), getEngine())
+}
