@@ -1,0 +1,683 @@
+/**
+ * The Narwhal primary as an event-driven state machine, with Bullshark ordering on top.
+ *
+ * Inputs: transactions (`submit`), peer messages (`handleMessage`), peer requests (`handleRequest`)
+ * and timers. Outputs: messages through `ConsensusNetwork`, writes to `DagStore`, and committed
+ * sub-DAGs handed to the commit handler one at a time, in order. A committee of one runs exactly
+ * this code: its own vote is a quorum, so it certifies its own headers.
+ */
+import type { KeyObject } from 'node:crypto'
+
+import * as dagCbor from '@ipld/dag-cbor'
+
+import { FleekError, isFleekError } from '../../lib/errors.ts'
+import {
+  Bullshark,
+  createInitialBullsharkState,
+  leaderOf,
+  type BullsharkState,
+  type CommittedSubDag,
+  type DagVertex,
+} from './bullshark.ts'
+import { toHex } from './committee.ts'
+import type { ConsensusClock, ConsensusLogger, ConsensusNetwork, DagStore, PeerKey } from './interface.ts'
+import {
+  computeBatchDigest,
+  computeCertificateDigest,
+  computeHeaderDigest,
+  decodeBatch,
+  decodeCertificate,
+  decodeConsensusMessage,
+  decodeConsensusRequest,
+  decodeConsensusResponse,
+  decodeHeader,
+  encodeBatch,
+  encodeCertificate,
+  encodeConsensusMessage,
+  encodeConsensusRequest,
+  encodeConsensusResponse,
+  encodeHeader,
+  signHeader,
+  signVote,
+  verifyCertificate,
+  verifyHeader,
+  verifyVote,
+  type Batch,
+  type Certificate,
+  type CommitteeContext,
+  type ConsensusRequest,
+  type ConsensusResponse,
+  type Header,
+  type Vote,
+} from './messages.ts'
+
+export interface ConsensusOptions {
+  /** A batch is sealed when its transactions reach this size… */
+  maxBatchBytes: number
+  /** …or this long after its first transaction. */
+  maxBatchDelayMs: number
+  /** A header is proposed as soon as this many batches wait (and the parents are there)… */
+  headerBatches: number
+  /** …or when this long passed since the last header (empty headers keep the DAG going). */
+  maxHeaderDelayMs: number
+  /** At most this many batch digests in one header. */
+  maxHeaderBatches: number
+  /** Rounds kept below the last committed round. */
+  gcDepth: number
+  /** Attempts to fetch a missing certificate or batch (each from the next peer). */
+  syncRetries: number
+  /** Time allowed for one fetch attempt. */
+  syncTimeoutMs: number
+  /** Hand sub-DAGs without transactions to the commit handler too. */
+  deliverEmptySubDags: boolean
+}
+
+export const defaultConsensusOptions: ConsensusOptions = {
+  maxBatchBytes: 512 * 1024,
+  maxBatchDelayMs: 50,
+  headerBatches: 1,
+  maxHeaderDelayMs: 200,
+  maxHeaderBatches: 1000,
+  gcDepth: 50,
+  syncRetries: 3,
+  syncTimeoutMs: 2000,
+  deliverEmptySubDags: false,
+}
+
+export type CommitHandler = (
+  sub: CommittedSubDag<DagCertificate>,
+  transactions: Uint8Array[],
+) => Promise<void>
+
+/** A certificate as the DAG holds it. */
+export interface DagCertificate extends DagVertex {
+  certificate: Certificate
+}
+
+export interface CoreDeps {
+  ctx: CommitteeContext
+  /** This node's index in the committee. */
+  me: number
+  secretKey: KeyObject
+  store: DagStore
+  network: ConsensusNetwork
+  clock: ConsensusClock
+  logger: ConsensusLogger
+}
+
+interface OwnHeader {
+  header: Header
+  digest: string
+  votes: Map<number, Uint8Array>
+  certified: boolean
+}
+
+export class NarwhalCore {
+  readonly #options: ConsensusOptions
+  readonly #ctx: CommitteeContext
+  readonly #me: number
+  readonly #secretKey: KeyObject
+  readonly #store: DagStore
+  readonly #network: ConsensusNetwork
+  readonly #clock: ConsensusClock
+  readonly #log: ConsensusLogger
+  readonly #peers: PeerKey[]
+  readonly #abort = new AbortController()
+
+  #bullshark: Bullshark<DagCertificate>
+  /** Committed state as of the last sub-DAG handed to the handler (what is persisted). */
+  #handledState: BullsharkState
+  readonly #dag = new Map<string, DagCertificate>()
+  readonly #rounds = new Map<number, Map<number, DagCertificate>>()
+  readonly #accepting = new Map<string, Promise<boolean>>()
+  readonly #uncommittedPayload = new Set<string>()
+
+  #started = false
+  #closed = false
+  #handler: CommitHandler | undefined
+  #delivery: Promise<void> = Promise.resolve()
+  #failed = false
+
+  /** Last round this node proposed a header for (0: none yet). */
+  #round = 0
+  #ownHeader: OwnHeader | undefined
+  #pendingDigests: Uint8Array[] = []
+  #headerDelayElapsed = false
+  #headerTimer: unknown
+  #batchTransactions: Uint8Array[] = []
+  #batchBytes = 0
+  #batchTimer: unknown
+
+  constructor(options: ConsensusOptions, deps: CoreDeps) {
+    this.#options = options
+    this.#ctx = deps.ctx
+    this.#me = deps.me
+    this.#secretKey = deps.secretKey
+    this.#store = deps.store
+    this.#network = deps.network
+    this.#clock = deps.clock
+    this.#log = deps.logger
+    this.#peers = deps.ctx.committee.members.map((m) => toHex(m.publicKey))
+    this.#handledState = this.#loadState()
+    this.#bullshark = new Bullshark(this.#ctx.size, { gcDepth: options.gcDepth }, this.#handledState)
+  }
+
+  onCommit(handler: CommitHandler): void {
+    this.#handler = handler
+  }
+
+  /** Recovers the DAG from the store, then starts proposing. */
+  start(): void {
+    if (this.#started) throw new FleekError('USAGE', 'consensus is already started')
+    if (this.#handler === undefined)
+      throw new FleekError('USAGE', 'register a commit handler before starting consensus')
+    this.#started = true
+    this.#recover()
+    this.#restartHeaderTimer()
+    this.#tryPropose()
+  }
+
+  /** The highest round this node has proposed. */
+  get round(): number {
+    return this.#round
+  }
+
+  /** Committed state as handed to the handler so far. */
+  get committedState(): BullsharkState {
+    return structuredClone(this.#handledState)
+  }
+
+  /** Resolves once every sub-DAG committed so far has been handled. */
+  async flushCommits(): Promise<void> {
+    await this.#delivery
+  }
+
+  submit(transaction: Uint8Array): void {
+    if (!(transaction instanceof Uint8Array) || transaction.length === 0) {
+      throw new FleekError('INVALID_INPUT', 'a transaction must be non-empty bytes')
+    }
+    if (transaction.length > this.#options.maxBatchBytes) {
+      throw new FleekError(
+        'INVALID_INPUT',
+        `transaction of ${transaction.length} bytes exceeds the batch size`,
+      )
+    }
+    if (this.#closed) throw new FleekError('UNAVAILABLE', 'consensus is stopped')
+    this.#batchTransactions.push(transaction)
+    this.#batchBytes += transaction.length
+    if (this.#batchBytes >= this.#options.maxBatchBytes) this.#sealBatch()
+    else if (this.#batchTimer === undefined) {
+      this.#batchTimer = this.#clock.setTimeout(() => {
+        this.#batchTimer = undefined
+        this.#sealBatch()
+      }, this.#options.maxBatchDelayMs)
+    }
+  }
+
+  /** A message from a peer. Rejects with INVALID_INPUT when the peer sent something invalid. */
+  async handleMessage(from: PeerKey, bytes: Uint8Array): Promise<void> {
+    if (!this.#started || this.#closed) return
+    const message = decodeConsensusMessage(this.#ctx, bytes)
+    switch (message.type) {
+      case 'batch':
+        this.#storeBatch(message.batch)
+        return
+      case 'header':
+        await this.#processHeader(message.header, from)
+        return
+      case 'vote':
+        await this.#processVote(message.vote)
+        return
+      case 'certificate':
+        await this.#processCertificate(message.certificate, from, false)
+        return
+    }
+  }
+
+  /** A request from a peer; answers with what this node holds. */
+  async handleRequest(_from: PeerKey, bytes: Uint8Array): Promise<Uint8Array> {
+    const request = decodeConsensusRequest(bytes)
+    if (request.type === 'get-certificates') {
+      const certificates: Certificate[] = []
+      for (const d of request.digests) {
+        const hex = toHex(d)
+        const held = this.#dag.get(hex)?.certificate
+        if (held !== undefined) certificates.push(held)
+        else {
+          const stored = this.#store.getCertificate(hex)
+          if (stored !== undefined) certificates.push(decodeCertificate(this.#ctx, stored))
+        }
+      }
+      return encodeConsensusResponse({ type: 'certificates', certificates })
+    }
+    const batches: Batch[] = []
+    for (const d of request.digests) {
+      const stored = this.#store.getBatch(toHex(d))
+      if (stored !== undefined) batches.push(decodeBatch(stored))
+    }
+    return encodeConsensusResponse({ type: 'batches', batches })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#abort.abort()
+    if (this.#headerTimer !== undefined) this.#clock.clearTimeout(this.#headerTimer)
+    if (this.#batchTimer !== undefined) this.#clock.clearTimeout(this.#batchTimer)
+    this.#headerTimer = undefined
+    this.#batchTimer = undefined
+    await this.#delivery
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Batches (the worker's part)
+
+  #sealBatch(): void {
+    if (this.#batchTimer !== undefined) this.#clock.clearTimeout(this.#batchTimer)
+    this.#batchTimer = undefined
+    if (this.#batchTransactions.length === 0 || this.#closed) return
+    const batch: Batch = { transactions: this.#batchTransactions }
+    this.#batchTransactions = []
+    this.#batchBytes = 0
+    const digest = this.#storeBatch(batch)
+    this.#pendingDigests.push(digest)
+    if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'batch', batch }))
+    this.#tryPropose()
+  }
+
+  #storeBatch(batch: Batch): Uint8Array {
+    const digest = computeBatchDigest(batch)
+    this.#store.putBatch(toHex(digest), Math.max(this.#round, this.#bullshark.gcRound), encodeBatch(batch))
+    return digest
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Proposer
+
+  #restartHeaderTimer(): void {
+    if (this.#closed) return
+    if (this.#headerTimer !== undefined) this.#clock.clearTimeout(this.#headerTimer)
+    this.#headerDelayElapsed = false
+    this.#headerTimer = this.#clock.setTimeout(() => {
+      this.#headerTimer = undefined
+      this.#headerDelayElapsed = true
+      // A header that did not gather its quorum yet is sent again (votes are idempotent).
+      const own = this.#ownHeader
+      if (own !== undefined && !own.certified && this.#ctx.size > 1) {
+        this.#network.broadcast(encodeConsensusMessage({ type: 'header', header: own.header }))
+      }
+      this.#tryPropose()
+    }, this.#options.maxHeaderDelayMs)
+  }
+
+  /** Highest round with a quorum of certificates (0 when none). */
+  #highestQuorumRound(): number {
+    let best = 0
+    for (const [round, byAuthor] of this.#rounds) {
+      if (round > best && byAuthor.size >= this.#ctx.quorum) best = round
+    }
+    return best
+  }
+
+  #tryPropose(): void {
+    if (!this.#started || this.#closed) return
+    const quorumRound = this.#highestQuorumRound()
+    if (this.#round > 0 && quorumRound < this.#round) return
+    const next = Math.max(this.#round, quorumRound) + 1
+    const parentRound = next - 1
+    const parents = parentRound === 0 ? [] : [...(this.#rounds.get(parentRound)?.values() ?? [])]
+    if (parentRound > 0 && parents.length < this.#ctx.quorum) return
+    // Give the anchor of the previous round a chance to be referenced, until the header delay.
+    if (
+      parentRound >= 2 &&
+      parentRound % 2 === 0 &&
+      !this.#headerDelayElapsed &&
+      this.#rounds.get(parentRound)?.has(leaderOf(parentRound, this.#ctx.size)) !== true
+    ) {
+      return
+    }
+    const payloadReady =
+      this.#pendingDigests.length >= this.#options.headerBatches || this.#uncommittedPayload.size > 0
+    if (!payloadReady && !this.#headerDelayElapsed) return
+
+    const header = signHeader(this.#secretKey, {
+      author: this.#me,
+      round: next,
+      epoch: this.#ctx.committee.epoch,
+      batches: this.#pendingDigests.splice(0, this.#options.maxHeaderBatches),
+      parents: parents
+        .sort((a, b) => a.author - b.author)
+        .map((p) => computeCertificateDigest(p.certificate)),
+      timestampMs: this.#clock.now(),
+    })
+    this.#store.putOwnHeader(next, encodeHeader(header))
+    this.#round = next
+    this.#ownHeader = {
+      header,
+      digest: toHex(computeHeaderDigest(header)),
+      votes: new Map(),
+      certified: false,
+    }
+    this.#restartHeaderTimer()
+    this.#log.debug({ round: next, batches: header.batches.length }, 'proposing header')
+    this.#broadcastOwnHeader(header)
+  }
+
+  #broadcastOwnHeader(header: Header): void {
+    if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'header', header }))
+    this.#processHeader(header, undefined).catch((err: unknown) => this.#logFailure(err, 'own header failed'))
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Headers and votes
+
+  async #processHeader(header: Header, from: PeerKey | undefined): Promise<void> {
+    if (header.round < this.#bullshark.gcRound) return
+    const digest = verifyHeader(this.#ctx, header)
+    const hex = toHex(digest)
+    if (!(await this.#ensureParents(header, from))) {
+      this.#log.debug({ author: header.author, round: header.round }, 'header parents unavailable')
+      return
+    }
+    this.#checkParentRounds(header)
+    if (!(await this.#ensureBatches(header, from))) {
+      this.#log.debug({ author: header.author, round: header.round }, 'header payload unavailable')
+      return
+    }
+    if (this.#closed) return
+    const recorded = this.#store.recordVote(header.author, header.round, hex)
+    if (recorded !== hex) {
+      this.#log.warn({ author: header.author, round: header.round }, 'equivocating header: no vote')
+      return
+    }
+    const vote = signVote(this.#secretKey, header, digest, this.#me)
+    if (header.author === this.#me) await this.#processVote(vote)
+    else this.#network.send(this.#peers[header.author], encodeConsensusMessage({ type: 'vote', vote }))
+  }
+
+  async #processVote(vote: Vote): Promise<void> {
+    const own = this.#ownHeader
+    if (own === undefined || own.certified || vote.author !== this.#me) return
+    if (vote.round !== own.header.round || toHex(vote.header) !== own.digest || own.votes.has(vote.voter))
+      return
+    if (vote.voter !== this.#me) verifyVote(this.#ctx, vote)
+    own.votes.set(vote.voter, vote.signature)
+    if (own.votes.size < this.#ctx.quorum) return
+    own.certified = true
+    const votes = [...own.votes].sort(([a], [b]) => a - b).map(([voter, signature]) => ({ voter, signature }))
+    const certificate: Certificate = { header: own.header, votes }
+    this.#log.debug({ round: own.header.round }, 'header certified')
+    if (this.#ctx.size > 1)
+      this.#network.broadcast(encodeConsensusMessage({ type: 'certificate', certificate }))
+    await this.#processCertificate(certificate, undefined, true)
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Certificates and the DAG
+
+  /** Admits a certificate into the DAG once its parents and batches are held; false if impossible. */
+  async #processCertificate(
+    certificate: Certificate,
+    from: PeerKey | undefined,
+    trusted: boolean,
+  ): Promise<boolean> {
+    const { round } = certificate.header
+    if (round < this.#bullshark.gcRound) return false
+    const digest = computeCertificateDigest(certificate)
+    const hex = toHex(digest)
+    if (this.#dag.has(hex)) return true
+    const pending = this.#accepting.get(hex)
+    if (pending !== undefined) return pending
+    if (!trusted) verifyCertificate(this.#ctx, certificate)
+    const admission = this.#admitCertificate(certificate, hex, from)
+    this.#accepting.set(hex, admission)
+    try {
+      return await admission
+    } finally {
+      this.#accepting.delete(hex)
+    }
+  }
+
+  async #admitCertificate(
+    certificate: Certificate,
+    hex: string,
+    from: PeerKey | undefined,
+  ): Promise<boolean> {
+    const { header } = certificate
+    if (!(await this.#ensureParents(header, from)) || !(await this.#ensureBatches(header, from))) {
+      this.#log.debug({ author: header.author, round: header.round }, 'certificate history unavailable')
+      return false
+    }
+    this.#checkParentRounds(header)
+    if (this.#closed || this.#dag.has(hex)) return this.#dag.has(hex)
+    this.#store.putCertificate(hex, header.round, encodeCertificate(certificate))
+    this.#insert(certificate, hex)
+    this.#tryPropose()
+    return true
+  }
+
+  #insert(certificate: Certificate, hex: string): void {
+    const { header } = certificate
+    const vertex: DagCertificate = {
+      digest: hex,
+      round: header.round,
+      author: header.author,
+      parents: header.parents.map(toHex),
+      timestampMs: header.timestampMs,
+      batchDigests: header.batches,
+      certificate,
+    }
+    this.#dag.set(hex, vertex)
+    let byAuthor = this.#rounds.get(header.round)
+    if (byAuthor === undefined) {
+      byAuthor = new Map()
+      this.#rounds.set(header.round, byAuthor)
+    }
+    if (!byAuthor.has(header.author)) byAuthor.set(header.author, vertex)
+    if (header.batches.length > 0) this.#uncommittedPayload.add(hex)
+    const committed = this.#bullshark.insert(vertex)
+    if (committed.length === 0) return
+    for (const sub of committed) this.#enqueueCommit(sub)
+    this.#collectGarbage()
+  }
+
+  #checkParentRounds(header: Header): void {
+    if (header.round === 1 || header.round - 1 < this.#bullshark.gcRound) return
+    for (const p of header.parents) {
+      const parent = this.#dag.get(toHex(p))
+      if (parent !== undefined && parent.round !== header.round - 1) {
+        throw new FleekError(
+          'INVALID_INPUT',
+          `header of round ${header.round} has a parent of round ${parent.round}`,
+        )
+      }
+    }
+  }
+
+  /** Fetches and admits the missing parents of `header`; true when all are held (or collected). */
+  async #ensureParents(header: Header, from: PeerKey | undefined): Promise<boolean> {
+    if (header.round === 1 || header.round - 1 < this.#bullshark.gcRound) return true
+    const missing = (): string[] => header.parents.map(toHex).filter((d) => !this.#dag.has(d))
+    let absent = missing()
+    if (absent.length === 0) return true
+    await Promise.all(absent.map((d) => this.#accepting.get(d)).filter((p) => p !== undefined))
+    absent = missing()
+    if (absent.length === 0) return true
+    const response = await this.#fetch(
+      { type: 'get-certificates', digests: absent.map((d) => Buffer.from(d, 'hex')) },
+      this.#candidatesFor(header.author, from),
+    )
+    if (response?.type !== 'certificates') return false
+    const wanted = new Set(absent)
+    await Promise.all(
+      response.certificates.map(async (c) => {
+        if (!wanted.has(toHex(computeCertificateDigest(c)))) return
+        try {
+          await this.#processCertificate(c, from, false)
+        } catch (err) {
+          this.#logFailure(err, 'fetched certificate rejected')
+        }
+      }),
+    )
+    return missing().length === 0 || header.round - 1 < this.#bullshark.gcRound
+  }
+
+  async #ensureBatches(header: Header, from: PeerKey | undefined): Promise<boolean> {
+    const absent = header.batches.filter((d) => this.#store.getBatch(toHex(d)) === undefined)
+    if (absent.length === 0) return true
+    const response = await this.#fetch(
+      { type: 'get-batches', digests: absent },
+      this.#candidatesFor(header.author, from),
+    )
+    if (response?.type === 'batches') {
+      const wanted = new Set(absent.map(toHex))
+      for (const batch of response.batches) {
+        const digest = computeBatchDigest(batch)
+        if (wanted.has(toHex(digest))) this.#storeBatch(batch)
+      }
+    }
+    return header.batches.every((d) => this.#store.getBatch(toHex(d)) !== undefined)
+  }
+
+  #candidatesFor(author: number, from: PeerKey | undefined): PeerKey[] {
+    const me = this.#peers[this.#me]
+    const order = [from, this.#peers[author], ...this.#peers]
+    return [...new Set(order)].filter((p): p is PeerKey => p !== undefined && p !== me)
+  }
+
+  /** Asks up to `syncRetries` peers in turn, each bounded by `syncTimeoutMs`. */
+  async #fetch(request: ConsensusRequest, peers: PeerKey[]): Promise<ConsensusResponse | undefined> {
+    if (peers.length === 0) return undefined
+    const bytes = encodeConsensusRequest(request)
+    for (let attempt = 0; attempt < this.#options.syncRetries && !this.#closed; attempt++) {
+      const peer = peers[attempt % peers.length]
+      try {
+        const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.syncTimeoutMs)])
+        const answer = await this.#network.request(peer, bytes, signal)
+        const response = decodeConsensusResponse(this.#ctx, answer)
+        const count =
+          response.type === 'certificates' ? response.certificates.length : response.batches.length
+        if (count > 0) return response
+      } catch (err) {
+        this.#log.debug({ peer, attempt, err: describe(err) }, 'sync request failed')
+      }
+    }
+    return undefined
+  }
+
+  #collectGarbage(): void {
+    const gcRound = this.#bullshark.gcRound
+    for (const [round, byAuthor] of this.#rounds) {
+      if (round >= gcRound) continue
+      for (const v of byAuthor.values()) {
+        this.#dag.delete(v.digest)
+        this.#uncommittedPayload.delete(v.digest)
+      }
+      this.#rounds.delete(round)
+    }
+    // Certificates of a collected round that were not the first of their (author, round) slot.
+    for (const [hex, v] of this.#dag) if (v.round < gcRound) this.#dag.delete(hex)
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Commits
+
+  #enqueueCommit(sub: CommittedSubDag<DagCertificate>): void {
+    const transactions: Uint8Array[] = []
+    for (const d of sub.batchDigests) {
+      const stored = this.#store.getBatch(toHex(d))
+      if (stored === undefined) {
+        this.#log.error({ index: sub.index, batch: toHex(d) }, 'committed batch missing from the store')
+        continue
+      }
+      transactions.push(...decodeBatch(stored).transactions)
+    }
+    for (const c of sub.certificates) this.#uncommittedPayload.delete(c.digest)
+    this.#delivery = this.#delivery.then(() => this.#deliver(sub, transactions))
+  }
+
+  async #deliver(sub: CommittedSubDag<DagCertificate>, transactions: Uint8Array[]): Promise<void> {
+    if (this.#failed) return
+    try {
+      if (this.#handler !== undefined && (transactions.length > 0 || this.#options.deliverEmptySubDags)) {
+        await this.#handler(sub, transactions)
+      }
+    } catch (err) {
+      this.#failed = true
+      this.#log.error(
+        { index: sub.index, err: describe(err) },
+        'commit handler failed: consensus stops delivering',
+      )
+      return
+    }
+    const state = this.#handledState
+    for (const c of sub.certificates) {
+      if (c.round > state.lastCommittedRounds[c.author]) state.lastCommittedRounds[c.author] = c.round
+    }
+    state.nextIndex = sub.index + 1
+    state.lastTimestampMs = sub.timestampMs
+    this.#store.putState(dagCbor.encode(state))
+    const gcRound = Math.max(0, ...state.lastCommittedRounds) - this.#options.gcDepth
+    if (gcRound > 0) this.#store.deleteBelowRound(gcRound)
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Recovery
+
+  #loadState(): BullsharkState {
+    const fresh = createInitialBullsharkState(this.#ctx.size)
+    const bytes = this.#store.getState()
+    if (bytes === undefined) return fresh
+    try {
+      const s = dagCbor.decode(bytes) as BullsharkState
+      const valid =
+        Array.isArray(s.lastCommittedRounds) &&
+        s.lastCommittedRounds.length === this.#ctx.size &&
+        s.lastCommittedRounds.every((r) => Number.isSafeInteger(r) && r >= 0) &&
+        Number.isSafeInteger(s.nextIndex) &&
+        Number.isSafeInteger(s.lastTimestampMs)
+      if (valid) return s
+    } catch {
+      // fall through
+    }
+    throw new FleekError('INTEGRITY', 'the stored consensus state is corrupt or from another committee')
+  }
+
+  #recover(): void {
+    let restored = 0
+    for (const bytes of this.#store.listCertificates(this.#bullshark.gcRound)) {
+      const certificate = decodeCertificate(this.#ctx, bytes)
+      const { header } = certificate
+      const hex = toHex(computeCertificateDigest(certificate))
+      if (this.#dag.has(hex) || header.round < this.#bullshark.gcRound) continue
+      const complete =
+        header.round === 1 ||
+        header.round - 1 < this.#bullshark.gcRound ||
+        header.parents.every((p) => this.#dag.has(toHex(p)))
+      if (!complete) continue
+      this.#insert(certificate, hex)
+      restored++
+    }
+    const own = this.#store.getLastOwnHeader()
+    if (own !== undefined) {
+      const header = decodeHeader(this.#ctx, own)
+      if (header.author === this.#me && header.round > this.#round) {
+        this.#round = header.round
+        const digest = toHex(computeHeaderDigest(header))
+        this.#ownHeader = { header, digest, votes: new Map(), certified: this.#dag.has(digest) }
+        if (!this.#ownHeader.certified) this.#broadcastOwnHeader(header)
+      }
+    }
+    if (restored > 0 || own !== undefined)
+      this.#log.info({ certificates: restored, round: this.#round }, 'consensus recovered')
+  }
+
+  #logFailure(err: unknown, message: string): void {
+    if (isFleekError(err, 'INVALID_INPUT')) this.#log.warn({ err: describe(err) }, message)
+    else this.#log.error({ err: describe(err) }, message)
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
