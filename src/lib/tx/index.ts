@@ -1,0 +1,17 @@
+export * from './types.ts'
+export { encodePayload, encodeTransaction, decodeTransaction } from './codec.ts'
+export {
+  TRANSACTION_DIGEST_CONTEXT,
+  computeTransactionDigest,
+  signTransaction,
+  verifyTransaction,
+  type SigningKey,
+} from './sign.ts'
+export {
+  computeAccountAddress,
+  getAccountPublicKey,
+  getNodePublicKey,
+  normalizeAddress,
+  toChecksumAddress,
+} from './signers.ts'
+export { computeStateKey } from './state-key.ts'

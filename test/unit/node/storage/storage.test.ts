@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { isFleekError } from '../../../../src/lib/errors.ts'
+import { MemoryStorage, openLmdbStorage, type Storage } from '../../../../src/node/storage/index.ts'
+
+const dirs: string[] = []
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fleek-storage-'))
+  dirs.push(dir)
+  return dir
+}
+
+const implementations: Array<[string, () => Storage]> = [
+  ['memory', () => new MemoryStorage()],
+  ['lmdb', () => openLmdbStorage(join(tempDir(), 'db'))],
+]
+
+for (const [name, create] of implementations) {
+  describe(`${name} storage`, () => {
+    test('values round-trip through DAG-CBOR; reads inside a transaction see its writes', async () => {
+      const storage = create()
+      const t = storage.table('things')
+      const seen = storage.transaction(() => {
+        t.put('a', { n: 1, bytes: new Uint8Array([1, 2]), list: ['x'], big: 2n ** 60n })
+        return t.get('a')
+      })
+      assert.deepEqual(seen, { n: 1, bytes: new Uint8Array([1, 2]), list: ['x'], big: 2n ** 60n })
+      assert.deepEqual(t.get('a'), seen)
+      assert.equal(t.get('missing'), undefined)
+      assert.deepEqual(t.getBytes('a')?.[0], 0xa4)
+      await storage.close()
+    })
+
+    test('a transaction that throws writes nothing and the error reaches the caller', async () => {
+      const storage = create()
+      const t = storage.table('t')
+      storage.transaction(() => t.put('keep', 1))
+      assert.throws(
+        () =>
+          storage.transaction(() => {
+            t.put('keep', 2)
+            t.put('new', 3)
+            t.delete('keep')
+            throw new Error('boom')
+          }),
+        /boom/,
+      )
+      assert.equal(t.get('keep'), 1)
+      assert.equal(t.get('new'), undefined)
+      await storage.close()
+    })
+
+    test('writes outside a transaction and nested transactions are refused', async () => {
+      const storage = create()
+      const t = storage.table('t')
+      assert.throws(
+        () => t.put('a', 1),
+        (err: unknown) => isFleekError(err, 'INTERNAL'),
+      )
+      assert.throws(
+        () => storage.transaction(() => storage.transaction(() => 1)),
+        (err: unknown) => isFleekError(err, 'INTERNAL'),
+      )
+      await storage.close()
+    })
+
+    test('entries come in key order, filtered by prefix, start/end and limit; tables are separate', async () => {
+      const storage = create()
+      const a = storage.table('a')
+      const b = storage.table('b')
+      storage.transaction(() => {
+        for (const key of ['p:2', 'q:1', 'p:1', 'o', 'p:10']) a.put(key, key)
+        for (const key of [10, 2, 1]) b.put(key, key)
+      })
+      assert.deepEqual(
+        [...a.entries()].map(([k]) => k),
+        ['o', 'p:1', 'p:10', 'p:2', 'q:1'],
+      )
+      assert.deepEqual(
+        [...a.entries({ prefix: 'p:' })].map(([k]) => k),
+        ['p:1', 'p:10', 'p:2'],
+      )
+      assert.deepEqual(
+        [...a.entries({ start: 'p:10', end: 'q' })].map(([k]) => k),
+        ['p:10', 'p:2'],
+      )
+      assert.deepEqual(
+        [...a.entries({ limit: 2 })].map(([k]) => k),
+        ['o', 'p:1'],
+      )
+      assert.deepEqual(
+        [...b.entries()].map(([k, v]) => [k, v]),
+        [
+          [1, 1],
+          [2, 2],
+          [10, 10],
+        ],
+      )
+      await storage.close()
+    })
+
+    test('close is idempotent and later use fails with UNAVAILABLE', async () => {
+      const storage = create()
+      await storage.close()
+      await storage.close()
+      assert.throws(
+        () => storage.table('x'),
+        (err: unknown) => isFleekError(err, 'UNAVAILABLE'),
+      )
+    })
+  })
+}
+
+test('lmdb storage keeps committed data across close and reopen', async () => {
+  const path = join(tempDir(), 'db')
+  const first = openLmdbStorage(path)
+  first.transaction(() => first.table('t').put('k', { v: 'kept' }))
+  await first.close()
+  const second = openLmdbStorage(path)
+  assert.deepEqual(second.table('t').get('k'), { v: 'kept' })
+  await second.close()
+})
