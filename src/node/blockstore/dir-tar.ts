@@ -182,26 +182,32 @@ export async function extractDirectory(
   const staging = join(dirname(target), `.${basename(target)}.fleek-tmp-${randomBytes(6).toString('hex')}`)
   const extract = tar.extract()
   let failure: unknown
-  const feed = async (): Promise<void> => {
-    for await (const chunk of source) if (!extract.write(chunk)) await once(extract, 'drain')
-    extract.end(undefined)
-  }
-  const feeding = feed().catch((err: unknown) => {
-    failure = err
-    extract.destroy(err instanceof Error ? err : new Error(String(err)))
-  })
+  let feeding: Promise<void> = Promise.resolve()
   const counts = { files: 0, folders: 0, bytes: 0 }
   try {
     await mkdir(staging, { mode: 0o755 })
+    // tar-stream hands entries only to an iterator that exists when they are parsed: make it first.
+    const entries = extract[Symbol.asyncIterator]()
+    const feed = async (): Promise<void> => {
+      for await (const chunk of source) {
+        if (extract.destroyed) return // the reader gave up (a refused entry): stop reading the source
+        if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), once(extract, 'close')])
+      }
+      if (!extract.destroyed) extract.end(undefined)
+    }
+    feeding = feed().catch((err: unknown) => {
+      failure = err
+      extract.destroy(err instanceof Error ? err : new Error(String(err)))
+    })
     try {
-      for await (const entry of extract) {
+      for await (const entry of { [Symbol.asyncIterator]: () => entries }) {
         const { header } = entry
         const parts = safeEntryParts(header.name)
         const path = join(staging, ...parts)
         if (header.type === 'directory') {
           await mkdir(path, { recursive: true, mode: 0o755 })
           counts.folders++
-          entry.resume()
+          entry.resume() // no body
           continue
         }
         if (header.type !== 'file' && header.type !== 'contiguous-file')

@@ -25,3 +25,4 @@ export {
 export { BLOCK_BYTES, countBlocks, type StoredTree } from './tree-file.ts'
 export { openHomeBlockstore } from './home.ts'
 export { type ContentInput, openContentInput } from './input.ts'
+export { writeFileFromStream } from './output.ts'
