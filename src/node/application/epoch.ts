@@ -1,0 +1,148 @@
+import { toHex, type State } from './records.ts'
+import type { NodeInfo, ProtocolParams } from './types.ts'
+
+const FLK_UNIT = 10n ** 18n
+/** Fixed-point scale of reward boosts. */
+const BOOST_SCALE = 10n ** 18n
+
+/**
+ * Votes needed to change the epoch: ⌊2n/3⌋ + 1 of a committee of n (= 2f + 1 when n = 3f + 1, and never
+ * fewer than n − f otherwise).
+ */
+export function computeQuorum(committeeSize: number): number {
+  return Math.floor((2 * committeeSize) / 3) + 1
+}
+
+/**
+ * The epoch change (reference §3.4), run when the quorum of ChangeEpoch votes is reached:
+ * 1. opt-ins and opt-outs take effect; 2. rewards of the ending epoch are distributed; 3. the executed
+ * digests, reputation measurements and submission counters are cleared; 4. the next committee is
+ * chosen; 5. the epoch advances. Returns the new epoch.
+ */
+export function changeEpoch(state: State, timestampMs: number): number {
+  const epoch = state.getMetaNumber('epoch')
+  const params = state.getParams()
+  const committee = state.getCommittee(epoch)
+
+  for (const node of state.listNodes()) {
+    if (node.participation === 'optedIn') state.putNode({ ...node, participation: 'true' })
+    else if (node.participation === 'optedOut') state.putNode({ ...node, participation: 'false' })
+  }
+
+  distributeRewards(state, epoch, params)
+
+  state.clearTable('executedDigests')
+  state.clearTable('measurements')
+  state.clearTable('submissions')
+
+  const newEpoch = epoch + 1
+  const members = chooseCommittee(state.listNodes(), params)
+  // Keep the old committee if nobody is eligible: a chain without a committee could never move again.
+  const nextMembers = members.length > 0 ? members : (committee?.members ?? [])
+  const previousEnd = committee?.epochEndMs ?? timestampMs
+  let epochEndMs = previousEnd + params.epochTimeMs
+  if (epochEndMs <= timestampMs) {
+    // The chain was idle for whole epochs: stay on the genesis grid, next boundary after now.
+    const behind = Math.floor((timestampMs - previousEnd) / params.epochTimeMs) + 1
+    epochEndMs = previousEnd + behind * params.epochTimeMs
+  }
+  state.putCommittee({
+    epoch: newEpoch,
+    members: nextMembers,
+    readyToChange: [],
+    epochStartMs: previousEnd,
+    epochEndMs,
+  })
+  state.putMetaNumber('epoch', newEpoch)
+  if (newEpoch % params.epochsPerYear === 0) {
+    state.putMetaAmount('supplyYearStart', state.getMetaAmount('totalSupply'))
+  }
+  return newEpoch
+}
+
+/**
+ * The next committee, deterministically: participating nodes with at least the minimum stake, the
+ * top `nodeCount` by stake (ties by public key) form the active set, and its first `committeeSize`
+ * are the committee. (The commit–reveal beacon shuffle comes with multi-node networks.)
+ */
+export function chooseCommittee(nodes: NodeInfo[], params: ProtocolParams): Uint8Array[] {
+  const min = BigInt(params.minStake) * FLK_UNIT
+  const active = nodes
+    .filter((n) => n.participation === 'true' && n.stake.staked >= min)
+    .sort((a, b) => {
+      if (a.stake.staked !== b.stake.staked) return a.stake.staked > b.stake.staked ? -1 : 1
+      const ka = toHex(a.publicKey)
+      const kb = toHex(b.publicKey)
+      return ka < kb ? -1 : ka > kb ? 1 : 0
+    })
+    .slice(0, params.nodeCount)
+  return active.slice(0, params.committeeSize).map((n) => n.publicKey)
+}
+
+/** The reward boost of a stake locked until `stakeLockedUntil`, scaled by 10^18 (reference §3.7). */
+export function computeBoost(stakeLockedUntil: number, epoch: number, params: ProtocolParams): bigint {
+  const remaining = BigInt(Math.max(0, stakeLockedUntil - epoch))
+  const boost =
+    BOOST_SCALE + (BigInt(params.maxBoost - 1) * BOOST_SCALE * remaining) / BigInt(params.maxStakeLockTime)
+  const cap = BigInt(params.maxBoost) * BOOST_SCALE
+  return boost < cap ? boost : cap
+}
+
+/**
+ * Rewards of `epoch` (reference §3.7). The stablecoin pool is the epoch's revenue (Σ commodity × price
+ * of its delivery acknowledgements); FLK emissions are maxInflation% of the supply at the start of the
+ * year over epochsPerYear. Nodes get nodeShare% of their own revenue in stablecoins and nodeShare% of
+ * the emissions split by revenue × boost; service owners serviceBuilderShare% of both pools by service
+ * revenue; the protocol fund protocolShare% of both. Nothing is paid for an epoch without revenue.
+ * All divisions round down; minted FLK is added to the total supply.
+ */
+export function distributeRewards(state: State, epoch: number, params: ProtocolParams): void {
+  const pool = state.getTotalServed(epoch).rewardPool
+  if (pool === 0n) return
+  const emissions =
+    (state.getMetaAmount('supplyYearStart') * BigInt(params.maxInflation)) /
+    100n /
+    BigInt(params.epochsPerYear)
+  let minted = 0n
+  const credit = (address: string, flk: bigint, usd: bigint): void => {
+    if (flk === 0n && usd === 0n) return
+    const a = state.getAccount(address)
+    state.putAccount(address, { ...a, flk: a.flk + flk, usd: usd + a.usd })
+    minted += flk
+  }
+
+  // Nodes.
+  const served = state.listServed(epoch).filter(([, s]) => s.revenue > 0n)
+  const shares = served.map(([pkHex, s]) => {
+    const node = state.getNode(pkHex)
+    const boost = node === undefined ? BOOST_SCALE : computeBoost(node.stake.stakeLockedUntil, epoch, params)
+    return { node, revenue: s.revenue, share: s.revenue * boost }
+  })
+  const totalShare = shares.reduce((sum, s) => sum + s.share, 0n)
+  const nodeEmissions = (emissions * BigInt(params.nodeShare)) / 100n
+  for (const { node, revenue, share } of shares) {
+    if (node === undefined) continue
+    credit(node.owner, (nodeEmissions * share) / totalShare, (revenue * BigInt(params.nodeShare)) / 100n)
+  }
+
+  // Service builders.
+  const builderEmissions = (emissions * BigInt(params.serviceBuilderShare)) / 100n
+  for (const [serviceId, revenue] of state.listServiceRevenue(epoch)) {
+    const service = state.getService(serviceId)
+    if (service === undefined || revenue === 0n) continue
+    credit(
+      service.owner,
+      (builderEmissions * revenue) / pool,
+      (revenue * BigInt(params.serviceBuilderShare)) / 100n,
+    )
+  }
+
+  // Protocol fund.
+  credit(
+    state.getMetaString('protocolFundAddress'),
+    (emissions * BigInt(params.protocolShare)) / 100n,
+    (pool * BigInt(params.protocolShare)) / 100n,
+  )
+
+  state.putMetaAmount('totalSupply', state.getMetaAmount('totalSupply') + minted)
+}

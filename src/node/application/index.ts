@@ -1,0 +1,18 @@
+export { Application, computeGenesisHash, type ServedReport, type StateProof } from './application.ts'
+export {
+  createDevnetGenesis,
+  defaultNodePorts,
+  parseGenesis,
+  serializeGenesis,
+  validateGenesis,
+  type DevnetGenesisOptions,
+  type DevnetNode,
+  type Genesis,
+  type GenesisAccount,
+  type GenesisNode,
+  type GenesisService,
+} from './genesis.ts'
+export { computeQuorum, chooseCommittee, computeBoost } from './epoch.ts'
+export { checkParams } from './params.ts'
+export { STATE_TABLES, type StateTable } from './state.ts'
+export * from './types.ts'

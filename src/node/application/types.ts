@@ -1,0 +1,211 @@
+import type {
+  CommodityType,
+  NodePorts,
+  ParamName,
+  ReputationMeasurement,
+  Sender,
+} from '../../lib/tx/index.ts'
+
+/** Protocol parameters (all safe non-negative integers). */
+export type ProtocolParams = Record<ParamName, number>
+/*
+ * epochTimeMs        length of an epoch
+ * committeeSize      members of each epoch's committee
+ * nodeCount          size of the active node set (top stakers among participating nodes)
+ * minStake           whole FLK a node needs staked to participate
+ * lockTime           epochs unstaked FLK stays locked before it can be withdrawn
+ * maxStakeLockTime   longest stake lock (boost), in epochs
+ * protocolShare, nodeShare, serviceBuilderShare   percent of rewards (sum ≤ 100)
+ * maxInflation       percent of the supply at the start of the year minted per year
+ * maxBoost           reward multiplier for the longest stake lock
+ * epochsPerYear      epochs per year (emissions are spread over them)
+ * minNumMeasurements reputation measurements needed to score a node
+ * bandwidthPrice, computePrice, gpuPrice   stablecoin base units (micro-USD) per unit of commodity
+ */
+
+export const defaultProtocolParams: ProtocolParams = {
+  epochTimeMs: 3_600_000,
+  committeeSize: 4,
+  nodeCount: 100,
+  minStake: 1000,
+  lockTime: 5,
+  maxStakeLockTime: 1460,
+  protocolShare: 0,
+  nodeShare: 80,
+  serviceBuilderShare: 20,
+  maxInflation: 10,
+  maxBoost: 4,
+  epochsPerYear: 8760,
+  minNumMeasurements: 2,
+  bandwidthPrice: 1,
+  computePrice: 10,
+  gpuPrice: 100,
+}
+
+export type Participation = 'true' | 'false' | 'optedIn' | 'optedOut'
+
+export interface AccountInfo {
+  flk: bigint
+  usd: bigint
+  nonce: number
+}
+
+export interface Stake {
+  /** Active stake. */
+  staked: bigint
+  /** Unstaked, waiting for `lockedUntil` to be withdrawn. */
+  locked: bigint
+  /** Epoch from which `locked` can be withdrawn. */
+  lockedUntil: number
+  /** Epoch until which `staked` is locked for a reward boost (no unstaking before). */
+  stakeLockedUntil: number
+}
+
+export interface NodeInfo {
+  publicKey: Uint8Array
+  owner: string
+  consensusKey: Uint8Array
+  host: string
+  ports: NodePorts
+  stake: Stake
+  /** Epoch of the first stake. */
+  stakedSince: number
+  participation: Participation
+  nonce: number
+}
+
+export interface Committee {
+  epoch: number
+  members: Uint8Array[]
+  /** Members that have sent ChangeEpoch for this epoch. */
+  readyToChange: Uint8Array[]
+  epochStartMs: number
+  epochEndMs: number
+}
+
+export interface EpochInfo {
+  epoch: number
+  epochStartMs: number
+  epochEndMs: number
+  committee: Uint8Array[]
+  readyToChange: Uint8Array[]
+  height: number
+}
+
+export interface Service {
+  id: number
+  owner: string
+  commodityType: CommodityType
+}
+
+/** Commodities served by one node in one epoch, indexed like COMMODITY_TYPES, and its revenue. */
+export interface NodeServed {
+  served: bigint[]
+  revenue: bigint
+}
+
+export interface TotalServed {
+  served: bigint[]
+  rewardPool: bigint
+}
+
+export interface ReportedMeasurement extends Omit<ReputationMeasurement, 'node'> {
+  reporter: Uint8Array
+}
+
+export interface ReputationInfo {
+  score?: number
+  measurements: ReportedMeasurement[]
+}
+
+export interface Latency {
+  a: Uint8Array
+  b: Uint8Array
+  latencyMs: number
+}
+
+/**
+ * Reason codes of receipts (stable: scripts match on them).
+ * Rejected — nothing changes, not even the nonce: MALFORMED, WRONG_CHAIN_ID, INVALID_SIGNATURE,
+ * DUPLICATE (digest already executed this epoch), INVALID_NONCE, UNKNOWN_NODE (node sender not registered).
+ * Failed — the nonce is consumed and the digest recorded, nothing else changes: all the others.
+ */
+export const REJECT_REASONS = [
+  'MALFORMED',
+  'WRONG_CHAIN_ID',
+  'INVALID_SIGNATURE',
+  'DUPLICATE',
+  'INVALID_NONCE',
+  'UNKNOWN_NODE',
+] as const
+export const FAIL_REASONS = [
+  'WRONG_SENDER_TYPE',
+  'INVALID_AMOUNT',
+  'INSUFFICIENT_BALANCE',
+  'NODE_NOT_FOUND',
+  'NOT_NODE_OWNER',
+  'MISSING_NODE_INFO',
+  'CONSENSUS_KEY_IN_USE',
+  'INSUFFICIENT_STAKE',
+  'STAKE_LOCKED',
+  'LOCK_TOO_LONG',
+  'NOTHING_TO_WITHDRAW',
+  'WITHDRAW_LOCKED',
+  'ALREADY_PARTICIPATING',
+  'NOT_PARTICIPATING',
+  'NOT_COMMITTEE_MEMBER',
+  'EPOCH_MISMATCH',
+  'EPOCH_NOT_ENDED',
+  'ALREADY_SIGNALLED',
+  'TOO_MANY_SUBMISSIONS',
+  'INVALID_MEASUREMENT',
+  'SERVICE_NOT_FOUND',
+  'SERVICE_EXISTS',
+  'NOT_GOVERNANCE',
+  'INVALID_PARAM_VALUE',
+  'FAUCET_DISABLED',
+] as const
+export type RejectReason = (typeof REJECT_REASONS)[number]
+export type FailReason = (typeof FAIL_REASONS)[number]
+export type ReceiptReason = RejectReason | FailReason
+
+export interface Receipt {
+  /** Transaction digest (absent only when the bytes did not decode). */
+  txHash?: Uint8Array
+  height: number
+  /** Position in the block. */
+  index: number
+  sender?: Sender
+  method?: string
+  status: 'success' | 'failed' | 'rejected'
+  reason?: ReceiptReason
+  /** Set on the ChangeEpoch that completed the epoch change: the new epoch. */
+  newEpoch?: number
+}
+
+export interface BlockRecord {
+  height: number
+  timestampMs: number
+  digest?: Uint8Array
+  /** Hashes of the transactions that decoded, in order (receipts name the others by index). */
+  txHashes: Uint8Array[]
+  prevStateRoot: Uint8Array
+  stateRoot: Uint8Array
+}
+
+export interface ExecuteBlockInput {
+  /** Encoded signed transactions, in consensus order. */
+  transactions: Uint8Array[]
+  /** Deterministic block time, from consensus. */
+  timestampMs: number
+  digest?: Uint8Array
+}
+
+export interface ExecuteBlockResult {
+  height: number
+  prevStateRoot: Uint8Array
+  stateRoot: Uint8Array
+  receipts: Receipt[]
+  /** Set when an epoch change happened in this block. */
+  newEpoch?: number
+}
