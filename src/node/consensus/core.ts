@@ -340,6 +340,10 @@ export class NarwhalCore {
       this.#pendingDigests.length >= this.#options.headerBatches || this.#uncommittedPayload.size > 0
     if (!payloadReady && !this.#headerDelayElapsed) return
 
+    // The batches of a header of ours that never got its quorum go into this one (none are lost).
+    const previous = this.#ownHeader
+    if (previous !== undefined && !previous.certified)
+      this.#pendingDigests.unshift(...previous.header.batches)
     const header = signHeader(this.#secretKey, {
       author: this.#me,
       round: next,
@@ -407,6 +411,9 @@ export class NarwhalCore {
     const votes = [...own.votes].sort(([a], [b]) => a - b).map(([voter, signature]) => ({ voter, signature }))
     const certificate: Certificate = { header: own.header, votes }
     this.#log.debug({ round: own.header.round }, 'header certified')
+    // Stored before it is sent (after a crash, a certified header is known as such), and sent
+    // before our next header, which it is a parent of.
+    this.#store.putCertificate(own.digest, own.header.round, encodeCertificate(certificate))
     if (this.#ctx.size > 1)
       this.#network.broadcast(encodeConsensusMessage({ type: 'certificate', certificate }))
     await this.#processCertificate(certificate, undefined, true)
