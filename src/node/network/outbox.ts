@@ -1,0 +1,120 @@
+/**
+ * One-way frames to one peer on one protocol, in order, over one long-lived stream. Best effort: the
+ * queue is bounded in bytes (past it, new frames are dropped), a broken stream is reopened once, and
+ * when the peer cannot be reached the queue is dropped (consensus recovers lost messages by sync).
+ */
+import type { Stream } from '@libp2p/interface'
+
+import type { NetworkLogger } from './interface.ts'
+
+export interface OutboxDeps {
+  /** Opens a stream on the protocol, on an existing connection only; rejects when there is none. */
+  openStream: (signal: AbortSignal) => Promise<Stream>
+  /** Aborts when the network closes. */
+  signal: AbortSignal
+  logger: NetworkLogger
+  maxQueuedBytes: number
+  sendTimeoutMs: number
+}
+
+export class Outbox {
+  readonly #deps: OutboxDeps
+  #queue: Uint8Array[] = []
+  #queuedBytes = 0
+  #stream: Stream | undefined
+  #pumping = false
+
+  constructor(deps: OutboxDeps) {
+    this.#deps = deps
+  }
+
+  /** Queues an encoded frame; false when it was dropped (queue full or network closed). */
+  push(frame: Uint8Array): boolean {
+    if (this.#deps.signal.aborted) return false
+    if (this.#queuedBytes + frame.length > this.#deps.maxQueuedBytes) {
+      this.#deps.logger.debug({ queuedBytes: this.#queuedBytes }, 'outbound queue full, frame dropped')
+      return false
+    }
+    this.#queue.push(frame)
+    this.#queuedBytes += frame.length
+    if (!this.#pumping) void this.#pump()
+    return true
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes
+  }
+
+  /** Drops the queue and aborts the stream. */
+  close(): void {
+    this.#clear()
+    this.#stream?.abort(new Error('network closed'))
+    this.#stream = undefined
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true
+    let failures = 0
+    try {
+      while (this.#queue.length > 0 && !this.#deps.signal.aborted) {
+        const frame = this.#queue[0]
+        let stream: Stream | undefined
+        try {
+          stream = await this.#openOrReuse()
+          const accepted = stream.send(frame)
+          this.#queue.shift()
+          this.#queuedBytes -= frame.length
+          failures = 0
+          if (!accepted) {
+            await stream.onDrain({
+              signal: AbortSignal.any([this.#deps.signal, AbortSignal.timeout(this.#deps.sendTimeoutMs)]),
+            })
+          }
+        } catch (err) {
+          if (stream !== undefined) this.#dropStream(stream, err)
+          failures++
+          if (failures >= 2 || this.#deps.signal.aborted) {
+            this.#deps.logger.debug(
+              { err: errorMessage(err), droppedFrames: this.#queue.length },
+              'peer unreachable, outbound queue dropped',
+            )
+            this.#clear()
+          }
+        }
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  async #openOrReuse(): Promise<Stream> {
+    const current = this.#stream
+    if (current !== undefined && current.status === 'open' && current.writeStatus === 'writable')
+      return current
+    if (current !== undefined) this.#dropStream(current, new Error('stream no longer writable'))
+    const stream = await this.#deps.openStream(this.#deps.signal)
+    stream.addEventListener(
+      'close',
+      () => {
+        if (this.#stream === stream) this.#stream = undefined
+      },
+      { once: true },
+    )
+    this.#stream = stream
+    return stream
+  }
+
+  #dropStream(stream: Stream, err: unknown): void {
+    if (this.#stream === stream) this.#stream = undefined
+    if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)))
+  }
+
+  #clear(): void {
+    this.#queue = []
+    this.#queuedBytes = 0
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
