@@ -15,6 +15,7 @@ export {
   isEncryptedKeyFile,
   KEY_FILE_VERSION,
   readKeyFileIdentity,
+  readKeyFilePublicKey,
   type DecodeKeyFileOptions,
   type EncodeKeyFileOptions,
 } from './key-file.ts'

@@ -171,6 +171,11 @@ export function readKeyFileIdentity(text: string, expectedKind: KeyKind): Public
   return identityFromPublicKey(expectedKind, publicKey)
 }
 
+/** The public key stored in a key file, without its passphrase (see `readKeyFileIdentity`). */
+export function readKeyFilePublicKey(text: string, expectedKind: KeyKind): Uint8Array {
+  return readKeyFileIdentity(text, expectedKind).publicKey
+}
+
 function parseHeader(
   text: string,
   expectedKind: KeyKind,
