@@ -17,11 +17,12 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import { fromHex, toHex } from '../../lib/b3/index.ts'
+import { newProof, resumeProof } from '../../lib/b3/proof.ts'
 import { FleekError, fromSystemError } from '../../lib/errors.ts'
 import { syncDir } from '../../lib/fs/atomic-write.ts'
 import { createFileWriter, type CreateFileWriter, type FileWriter } from './file-writer.ts'
 import { type BlobKind, type BlobRecord, MetaStore } from './meta.ts'
-import { BlockTreeBuilder, checkBlock, checkTreeAgainstRoot } from './tree-hash.ts'
+import { BlockTreeBuilder, checkBlock, checkTreeAgainstRoot, toBlockTree } from './tree-hash.ts'
 import { BLOCK_BYTES, decodeTreeFile, encodeTreeFile, type StoredTree } from './tree-file.ts'
 
 export interface BlockstoreOptions {
@@ -77,9 +78,14 @@ export interface ReadOptions {
   touch?: boolean
 }
 
-/** One block of a blob, for the network: the bytes (already checked against the stored tree). */
+/**
+ * One block of a blob, for the network: its bytes (already checked against the stored tree) and the
+ * Fleek ProofBuf to send before it — `new` for the first block of the stream, `resume` after — so a
+ * peer's verifier (b3 BlockVerifier) can check it against the hash alone.
+ */
 export interface BlobBlock {
   index: number
+  proof: Uint8Array
   bytes: Uint8Array
 }
 
@@ -420,6 +426,7 @@ export class Blockstore {
           },
         )
       const scratch = new Uint8Array(32)
+      const blockTree = toBlockTree(tree)
       for (let i = start; i < end; i++) {
         options.signal?.throwIfAborted()
         const offset = i * BLOCK_BYTES
@@ -440,7 +447,8 @@ export class Blockstore {
             },
           )
         checkBlock(tree, i, bytes, what, scratch)
-        yield { index: i, bytes }
+        const proof = i === start ? newProof(blockTree, i) : resumeProof(blockTree, i)
+        yield { index: i, proof, bytes }
       }
     } finally {
       await handle.close()

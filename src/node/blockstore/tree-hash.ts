@@ -1,13 +1,11 @@
 /**
  * The blockstore's use of the b3 library: block chaining values, the tree of a stream of bytes, and
- * the check of a stored tree against its root. All hashing is src/lib/b3's; this file only arranges
- * the calls (block i is the subtree at chunk i·256, parents merged left-heavy, the top ROOT-finalised).
+ * the check of a stored tree against its root. All hashing and tree code is src/lib/b3's.
  */
 import { getEngine, HASH_MODE } from '../../lib/b3/index.ts'
-import { parentOutput } from '../../lib/b3/output.ts'
+import { BlockTree, TreeBuilder, treeFromBlockHashes } from '../../lib/b3/tree.ts'
 import { FleekError } from '../../lib/errors.ts'
 import {
-  BLOCK_BYTES,
   countBlocks,
   equalBytes,
   leafIndex,
@@ -28,119 +26,47 @@ export function computeBlockCv(
   return getEngine().subtreeCv(bytes, chunkCounter, key, flags, onlyBlock, target, 0)
 }
 
-function mergeParent(left: Uint8Array, right: Uint8Array, root: boolean): Uint8Array {
-  const node = parentOutput(left, right, HASH_MODE.key, HASH_MODE.flags)
-  return root ? node.toRootBytes(32) : node.toCv()
-}
-
-/** Largest power of two strictly below n (n ≥ 2). */
-function leftBlocks(n: number): number {
-  let p = 1
-  while (p * 2 < n) p *= 2
-  return p
-}
-
-/**
- * Writes the post-order tree over `leaves` (32-byte CVs of blocks `first…first+count−1`) into `nodes`
- * starting at node `at`, and returns the top node (ROOT-finalised when `root`).
- */
-function buildSubtree(
-  leaves: Uint8Array[],
-  first: number,
-  count: number,
-  nodes: Uint8Array,
-  at: number,
-  root: boolean,
-): Uint8Array {
-  if (count === 1) {
-    nodes.set(leaves[first], at * 32)
-    return leaves[first]
-  }
-  const l = leftBlocks(count)
-  const left = buildSubtree(leaves, first, l, nodes, at, false)
-  const right = buildSubtree(leaves, first + l, count - l, nodes, at + 2 * l - 1, false)
-  const top = mergeParent(left, right, root)
-  nodes.set(top, (at + 2 * count - 2) * 32)
-  return top
-}
-
-/**
- * Builds a blob's block tree from bytes fed in any slicing, keeping one block in memory. The last
- * block is hashed only at `finish` (a single-block blob's block CV is the root hash).
- */
+/** Builds a blob's block tree from bytes fed in any slicing (b3's TreeBuilder: one block in memory). */
 export class BlockTreeBuilder {
-  readonly #pending = new Uint8Array(BLOCK_BYTES)
-  #pendingLen = 0
-  readonly #leaves: Uint8Array[] = []
-  #sizeBytes = 0
-  #finished = false
+  readonly #builder = new TreeBuilder(LOG2_CHUNKS_PER_BLOCK)
 
   get sizeBytes(): number {
-    return this.#sizeBytes
+    return this.#builder.length
   }
 
   update(bytes: Uint8Array): void {
-    if (this.#finished) throw new FleekError('INTERNAL', 'BlockTreeBuilder: update after finish')
-    let pos = 0
-    while (pos < bytes.length) {
-      if (this.#pendingLen === BLOCK_BYTES) {
-        // More bytes follow, so the full pending block is not the last one.
-        this.#leaves.push(computeBlockCv(this.#pending, this.#leaves.length, false))
-        this.#pendingLen = 0
-      }
-      const take = Math.min(BLOCK_BYTES - this.#pendingLen, bytes.length - pos)
-      if (this.#pendingLen === 0 && take === BLOCK_BYTES && bytes.length - pos > BLOCK_BYTES) {
-        // A whole block followed by more input: hash it in place, no copy.
-        this.#leaves.push(computeBlockCv(bytes.subarray(pos, pos + BLOCK_BYTES), this.#leaves.length, false))
-      } else {
-        this.#pending.set(bytes.subarray(pos, pos + take), this.#pendingLen)
-        this.#pendingLen += take
-      }
-      pos += take
-    }
-    this.#sizeBytes += bytes.length
+    this.#builder.update(bytes)
   }
 
   /** The root (the BLAKE3 hash) and the tree. The builder cannot be fed afterwards. */
   finish(): { root: Uint8Array; tree: StoredTree } {
-    this.#finished = true
-    const last = this.#pending.subarray(0, this.#pendingLen)
-    const only = this.#leaves.length === 0
-    this.#leaves.push(computeBlockCv(last, this.#leaves.length, only))
-    const blocks = this.#leaves.length
-    const nodes = new Uint8Array((2 * blocks - 1) * 32)
-    const root = buildSubtree(this.#leaves, 0, blocks, nodes, 0, true)
-    return { root, tree: { sizeBytes: this.#sizeBytes, blocks, nodes } }
+    const sizeBytes = this.#builder.length
+    const tree = this.#builder.finish()
+    return { root: tree.root, tree: { sizeBytes, blocks: tree.blockCount, nodes: tree.nodes } }
   }
 }
 
+/** The stored tree as b3's BlockTree (for proofs). */
+export function toBlockTree(tree: StoredTree): BlockTree {
+  return new BlockTree(tree.nodes, LOG2_CHUNKS_PER_BLOCK)
+}
+
 /**
- * Checks every parent of a stored tree against its children and the top against `root` (the blob's
- * hash). Leaves are checked later, block by block, as the bytes are read.
+ * Checks every parent of a stored tree against its leaves and the top against `root` (the blob's
+ * hash): the tree rebuilt from its leaves must be the stored one, node for node. Leaves are checked
+ * later, block by block, as the bytes are read.
  */
 export function checkTreeAgainstRoot(tree: StoredTree, root: Uint8Array, what: string): void {
-  if (tree.blocks !== countBlocks(tree.sizeBytes))
-    throw new FleekError('INTEGRITY', `the block tree of ${what} is damaged on disk (block count)`)
-  const check = (at: number, count: number, top: boolean): Uint8Array => {
-    const stored = treeNode(tree, at + 2 * count - 2)
-    if (count > 1) {
-      const l = leftBlocks(count)
-      const left = check(at, l, false)
-      const right = check(at + 2 * l - 1, count - l, false)
-      if (!equalBytes(mergeParent(left, right, top), stored))
-        throw new FleekError(
-          'INTEGRITY',
-          `the block tree of ${what} is damaged on disk (node ${at + 2 * count - 2}); remove the blob and put it again`,
-        )
-    }
-    return stored
-  }
-  const top = check(0, tree.blocks, true)
-  if (!equalBytes(top, root))
-    throw new FleekError(
+  const damaged = (why: string): FleekError =>
+    new FleekError(
       'INTEGRITY',
-      `the block tree of ${what} does not lead to its hash; remove the blob and put it again`,
+      `the block tree of ${what} is damaged on disk (${why}); remove the blob and put it again`,
     )
+  if (tree.blocks !== countBlocks(tree.sizeBytes)) throw damaged('block count')
+  const leaves = Array.from({ length: tree.blocks }, (_, i) => treeNode(tree, leafIndex(i)))
+  const rebuilt = treeFromBlockHashes(leaves, LOG2_CHUNKS_PER_BLOCK)
+  if (!equalBytes(rebuilt.nodes, tree.nodes)) throw damaged('a parent does not match its children')
+  if (!equalBytes(rebuilt.root, root)) throw damaged('it does not lead to the hash')
 }
 
 /** Throws INTEGRITY naming block `index` unless `bytes` is that block of the tree. */

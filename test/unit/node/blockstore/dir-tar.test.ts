@@ -42,7 +42,7 @@ function makeTree(root: string, mtimeS: number): void {
 }
 
 /** A tar with one entry of the given header, for refusals. */
-async function tarWith(header: tar.Header, body = ''): Promise<Buffer> {
+async function tarWith(header: Partial<tar.Header> & { name: string }, body = ''): Promise<Buffer> {
   const pack = tar.pack()
   pack.entry(header, body)
   pack.finalize()
@@ -113,7 +113,7 @@ test('extraction restores the folder byte for byte', async (t) => {
 
 test('unsafe names and non-file entries are refused and nothing is left behind', async (t) => {
   const dir = scratchDir(t)
-  const cases: Array<[tar.Header, RegExp]> = [
+  const cases: Array<[Partial<tar.Header> & { name: string }, RegExp]> = [
     [{ name: '../evil.txt', size: 1 }, /unsafe path/],
     [{ name: 'ok/../../evil.txt', size: 1 }, /unsafe path/],
     [{ name: '/etc/evil', size: 1 }, /unsafe path/],
