@@ -5,31 +5,7 @@
 import type { B3Backend } from './backend.ts'
 import { FleekError } from '../errors.ts'
 import { tsBackend } from './ts-backend.ts'
-
-type WasmLoader = () => B3Backend | undefined
-
-/**
- * The WASM engine's loader, imported without naming it statically so that this module builds and runs
- * while src/lib/b3/wasm/ is absent (the engine is built from source and may be missing). Only "module
- * not found" for that very file means absent; any other failure is a bug and propagates.
- */
-async function importWasmLoader(): Promise<WasmLoader | undefined> {
-  const url = new URL(
-    import.meta.url.endsWith('.ts') ? './wasm/index.ts' : './wasm/index.js',
-    import.meta.url,
-  )
-  try {
-    const mod = (await import(url.href)) as { loadWasmBackend?: WasmLoader }
-    return mod.loadWasmBackend
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('wasm/index'))
-      return undefined
-    throw err
-  }
-}
-
-const loadWasmBackend: WasmLoader | undefined = await importWasmLoader()
+import { loadWasmBackend } from './wasm/index.ts'
 
 /** The TypeScript engine (always available). */
 export function getTsEngine(): B3Backend {
@@ -38,7 +14,7 @@ export function getTsEngine(): B3Backend {
 
 /** The WASM SIMD engine, or undefined where it is unavailable (no SIMD, or not built). */
 export function getWasmEngine(): B3Backend | undefined {
-  return loadWasmBackend?.()
+  return loadWasmBackend()
 }
 
 /** The fastest available engine, honouring FLEEK_B3_ENGINE (`ts` or `wasm`). */

@@ -55,3 +55,49 @@ export function createKeyedHasher(key: Uint8Array): Blake3Hasher {
 export function createDeriveKeyHasher(context: string): Blake3Hasher {
   return new Blake3Hasher(deriveKeyMode(context), getEngine())
 }
+
+// Tree primitives (for engines, block trees and Bao).
+export { NodeOutput, parentOutput } from './output.ts'
+export { subtreeOutput, countChunks } from './subtree.ts'
+export { rootOutput } from './root.ts'
+
+// Block trees, proofs, verified streaming (DESIGN §3.1–3.2).
+export {
+  BlockTree,
+  TreeBuilder,
+  buildTree,
+  treeFromBlockHashes,
+  blockSizeBytes,
+  countBlocks,
+  leafIndex,
+  NETWORK_BLOCK_LOG2,
+} from './tree.ts'
+export { newProof, resumeProof, proofFrames, proofSizeBytes, type ProofFrame } from './proof.ts'
+export {
+  BlockVerifier,
+  verifyBlockStream,
+  type BlockFrame,
+  type BlockVerifierOptions,
+  type VerifyStreamOptions,
+} from './verifier.ts'
+
+// Bao (k = 0).
+export {
+  baoEncode,
+  baoOutboard,
+  baoSlice,
+  baoSliceFromEncoding,
+  baoEncodedSize,
+  BAO_HEADER_LEN,
+  type BaoEncoding,
+} from './bao.ts'
+export {
+  BaoDecoder,
+  baoDecode,
+  baoDecodeOutboard,
+  baoDecodeSlice,
+  type BaoDecoderOptions,
+} from './bao-decode.ts'
+
+// Content IDs.
+export { toCid, parseContentId, RAW_CODEC, BLAKE3_MULTIHASH } from './cid.ts'
