@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { describe, test } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import {
   computeAccountAddress,
@@ -158,6 +159,17 @@ describe('transaction encoding', () => {
       }),
       { seed: 42, numRuns: 200 },
     )
+  })
+
+  test('the malleable twin of an account signature (s → n − s) is refused', () => {
+    const tx = signAccountTx(accountPayload(accountCalls[0]))
+    const n = secp256k1.Point.CURVE().n
+    const s = BigInt('0x' + Buffer.from(tx.signature.subarray(32, 64)).toString('hex'))
+    const twin = tx.signature.slice()
+    twin.set(Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex'), 32)
+    twin[64] = tx.signature[64] === 27 ? 28 : 27
+    assert.equal(verifyTransaction({ ...tx, signature: twin }), false)
+    assert.ok(verifyTransaction(tx))
   })
 
   test('signing with a key that is not the sender’s is refused', () => {
