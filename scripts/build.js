@@ -2,7 +2,7 @@
 // Builds everything `npm install` needs: the WebAssembly engines from our own sources, then TypeScript.
 // Runs as the `prepare` script, so a fresh clone is ready after `npm install` / `npm ci`.
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -15,8 +15,7 @@ for (const step of readdirSync(join(root, 'scripts')).sort()) {
   if (/^build-.+\.js$/.test(step)) run(process.execPath, [join(root, 'scripts', step)])
 }
 
-// 2. TypeScript → dist/
-rmSync(join(root, 'dist'), { recursive: true, force: true })
+// 2. TypeScript → dist/ (written over in place: a fresh clone has no dist/ to go stale)
 run(bin('tsc'), ['-p', 'tsconfig.json'])
 
 // 3. Non-TypeScript assets beside the code that loads them (*.wasm, templates inside src).

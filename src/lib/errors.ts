@@ -23,9 +23,13 @@ export type ErrorCode = keyof typeof exitCodes
 export class FleekError extends Error {
   readonly code: ErrorCode
   /** Extra machine-readable facts (a path, a block index, …) printed under `--json`. */
-  readonly details?: Record<string, unknown>
+  declare readonly details?: Record<string, unknown>
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'FleekError'
     this.code = code
@@ -47,20 +51,28 @@ export function fromSystemError(err: unknown, action: string, path: string): Fle
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   switch (code) {
     case 'ENOENT':
-      return new FleekError('NOT_FOUND', `cannot ${action} ${path}: no such file or directory`, { cause: err })
+      return new FleekError('NOT_FOUND', `cannot ${action} ${path}: no such file or directory`, {
+        cause: err,
+      })
     case 'EACCES':
     case 'EPERM':
       return new FleekError('IO', `cannot ${action} ${path}: permission denied`, { cause: err })
     case 'EISDIR':
       return new FleekError('INVALID_INPUT', `cannot ${action} ${path}: it is a directory`, { cause: err })
     case 'ENOTDIR':
-      return new FleekError('INVALID_INPUT', `cannot ${action} ${path}: a parent is not a directory`, { cause: err })
+      return new FleekError('INVALID_INPUT', `cannot ${action} ${path}: a parent is not a directory`, {
+        cause: err,
+      })
     case 'ENOSPC':
     case 'EDQUOT':
       return new FleekError('NO_SPACE', `cannot ${action} ${path}: no space left on device`, { cause: err })
     default:
-      return new FleekError('IO', `cannot ${action} ${path}: ${(err as Error | undefined)?.message ?? String(err)}`, {
-        cause: err,
-      })
+      return new FleekError(
+        'IO',
+        `cannot ${action} ${path}: ${(err as Error | undefined)?.message ?? String(err)}`,
+        {
+          cause: err,
+        },
+      )
   }
 }

@@ -1,0 +1,15 @@
+// The public face of the embedded full node: what the CLI and other programs import.
+export {
+  type Config,
+  type ConfigOverrides,
+  configSchema,
+  defaultConfig,
+  renderDefaultConfig,
+  resolveConfig,
+} from './config.ts'
+export { NodeHome } from './home.ts'
+export { Keystore, keyKinds, type KeystoreOptions } from './keystore/index.ts'
+export { keychainGet, keychainSet, type KeychainResult } from './keystore/keychain.ts'
+export type { NodeStatus } from './status.ts'
+export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.ts'
+export { Blockstore, openHomeBlockstore, type BlobInfo, type PutResult } from './blockstore/index.ts'
