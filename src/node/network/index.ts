@@ -130,6 +130,7 @@ export class Network implements ConsensusNetwork {
   readonly #outboxes = new Map<string, Outbox>()
   readonly #buckets = new Map<string, PeerBuckets>()
   readonly #strikes = new Map<PeerKey, number[]>()
+  readonly #connectWaiters = new Map<PeerKey, Set<() => void>>()
   readonly #topicHandlers = new Map<string, Set<GossipHandler>>()
   #consensus: ConsensusHandler | undefined
   #syncHandler: SyncRequestHandler | undefined
@@ -255,6 +256,7 @@ export class Network implements ConsensusNetwork {
     this.#libp2p.services.pubsub.addEventListener('message', (event) => this.#onGossip(event.detail))
     this.#libp2p.services.pubsub.subscribe(TRANSACTION_TOPIC)
     this.#libp2p.addEventListener('peer:disconnect', (event) => this.#onDisconnect(event.detail))
+    this.#libp2p.addEventListener('peer:connect', (event) => this.#onConnect(event.detail))
     await this.setCommittee(committee.map((k) => Buffer.from(k, 'hex')))
     for (const address of this.#options.bootstrap) void this.#dialBootstrap(address)
     this.#logger.info(
@@ -787,6 +789,9 @@ export class Network implements ConsensusNetwork {
             signal: AbortSignal.any([signal, AbortSignal.timeout(this.#options.dialTimeoutMs)]),
           })
         },
+        isConnected: () => this.#libp2p.getConnections(peerId).length > 0,
+        waitForConnection: (signal) => this.#waitForConnection(peer, signal),
+        holdMs: this.#options.holdUnconnectedMs,
         signal: this.#controller.signal,
         logger: this.#logger,
         maxQueuedBytes: this.#options.maxQueuedBytes,
@@ -795,6 +800,33 @@ export class Network implements ConsensusNetwork {
       this.#outboxes.set(id, outbox)
     }
     return outbox
+  }
+
+  /** Resolves when `peer` connects (at once if it is), or when `signal` aborts. */
+  #waitForConnection(peer: PeerKey, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.isConnected(peer)) return Promise.resolve()
+    return new Promise((resolve) => {
+      let waiters = this.#connectWaiters.get(peer)
+      if (waiters === undefined) {
+        waiters = new Set()
+        this.#connectWaiters.set(peer, waiters)
+      }
+      const done = (): void => {
+        signal.removeEventListener('abort', done)
+        const set = this.#connectWaiters.get(peer)
+        set?.delete(done)
+        if (set?.size === 0) this.#connectWaiters.delete(peer)
+        resolve()
+      }
+      waiters.add(done)
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  #onConnect(peerId: PeerId): void {
+    const key = peerKeyOf(peerId)
+    if (key === undefined) return
+    for (const done of [...(this.#connectWaiters.get(key) ?? [])]) done()
   }
 
   // ——— misbehaviour ———

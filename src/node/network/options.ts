@@ -36,6 +36,8 @@ export interface NetworkOptions {
   maxGossipBytes: number
   /** Frames queued for one peer and protocol while its stream opens or drains; past it, new ones drop. */
   maxQueuedBytes: number
+  /** How long frames for a peer that is not connected wait for it (committee redial) before dropping. */
+  holdUnconnectedMs: number
   /** Inbound streams per connection and protocol. */
   maxInboundStreams: number
   /** Per peer and protocol; a frame waits for tokens up to `maxRateWaitMs`, past it is dropped. */
@@ -67,6 +69,7 @@ export const defaultNetworkOptions: NetworkOptions = {
   maxTransactionBytes: 1 * MiB,
   maxGossipBytes: 1 * MiB,
   maxQueuedBytes: 64 * MiB,
+  holdUnconnectedMs: 30_000,
   maxInboundStreams: 16,
   consensusRate: {
     framesPerSecond: 5000,
@@ -99,6 +102,7 @@ const positiveIntegerKeys = [
   'maxTransactionBytes',
   'maxGossipBytes',
   'maxQueuedBytes',
+  'holdUnconnectedMs',
   'maxInboundStreams',
   'misbehaviourThreshold',
   'misbehaviourWindowMs',

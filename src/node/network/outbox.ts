@@ -1,7 +1,8 @@
 /**
  * One-way frames to one peer on one protocol, in order, over one long-lived stream. Best effort: the
- * queue is bounded in bytes (past it, new frames are dropped), a broken stream is reopened once, and
- * when the peer cannot be reached the queue is dropped (consensus recovers lost messages by sync).
+ * queue is bounded in bytes (past it, new frames are dropped); while the peer is not connected the
+ * frames are held up to `holdMs` (the committee is being redialed); a broken stream is reopened once;
+ * a peer that stays unreachable has its queue dropped (consensus recovers lost messages by sync).
  */
 import type { Stream } from '@libp2p/interface'
 
@@ -10,6 +11,11 @@ import type { NetworkLogger } from './interface.ts'
 export interface OutboxDeps {
   /** Opens a stream on the protocol, on an existing connection only; rejects when there is none. */
   openStream: (signal: AbortSignal) => Promise<Stream>
+  isConnected: () => boolean
+  /** Resolves when the peer connects, or when `signal` aborts. */
+  waitForConnection: (signal: AbortSignal) => Promise<void>
+  /** How long frames wait for a peer that is not connected before they are dropped. */
+  holdMs: number
   /** Aborts when the network closes. */
   signal: AbortSignal
   logger: NetworkLogger
@@ -57,6 +63,19 @@ export class Outbox {
     let failures = 0
     try {
       while (this.#queue.length > 0 && !this.#deps.signal.aborted) {
+        if (!this.#deps.isConnected()) {
+          // The committee connection manager is (re)dialing: hold the frames a while rather than lose them.
+          const signal = AbortSignal.any([this.#deps.signal, AbortSignal.timeout(this.#deps.holdMs)])
+          await this.#deps.waitForConnection(signal)
+          if (!this.#deps.isConnected()) {
+            this.#deps.logger.debug(
+              { droppedFrames: this.#queue.length },
+              'peer not connected, outbound queue dropped',
+            )
+            this.#clear()
+            break
+          }
+        }
         const frame = this.#queue[0]
         let stream: Stream | undefined
         try {
