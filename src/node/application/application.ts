@@ -81,6 +81,9 @@ export class Application {
 
   /** Executes a block of encoded transactions in consensus order and commits it atomically. */
   executeBlock(block: ExecuteBlockInput): ExecuteBlockResult {
+    if (!Array.isArray(block.transactions)) {
+      throw new FleekError('INVALID_INPUT', 'block transactions must be a list of encoded transactions')
+    }
     if (!Number.isSafeInteger(block.timestampMs) || block.timestampMs < 0) {
       throw new FleekError('INVALID_INPUT', 'block timestampMs must be a non-negative integer')
     }

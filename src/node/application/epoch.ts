@@ -15,7 +15,7 @@ export function computeQuorum(committeeSize: number): number {
 
 /**
  * The epoch change (reference §3.4), run when the quorum of ChangeEpoch votes is reached:
- * 1. opt-ins and opt-outs take effect; 2. rewards of the ending epoch are distributed; 3. the executed
+ * 1. opt-ins and opt-outs take effect (a node that leaves is removed from the content registry); 2. rewards of the ending epoch are distributed; 3. the executed
  * digests, reputation measurements and submission counters are cleared; 4. the next committee is
  * chosen; 5. the epoch advances. Returns the new epoch.
  */
@@ -26,7 +26,11 @@ export function changeEpoch(state: State, timestampMs: number): number {
 
   for (const node of state.listNodes()) {
     if (node.participation === 'optedIn') state.putNode({ ...node, participation: 'true' })
-    else if (node.participation === 'optedOut') state.putNode({ ...node, participation: 'false' })
+    else if (node.participation === 'optedOut') {
+      state.putNode({ ...node, participation: 'false' })
+      // A node that left no longer serves content.
+      state.clearNodeContent(toHex(node.publicKey))
+    }
   }
 
   distributeRewards(state, epoch, params)

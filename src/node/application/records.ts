@@ -196,9 +196,21 @@ export class State {
   }
 
   // ---- content registry ----
+  /** The registry is kept both ways: `content` by uri then node, `nodeContent` by node then uri. */
   setContentProvider(uriHex: string, nodeHex: string, present: boolean): void {
-    if (present) this.overlay.put('content', `${uriHex}:${nodeHex}`, true)
-    else this.overlay.delete('content', `${uriHex}:${nodeHex}`)
+    if (present) {
+      this.overlay.put('content', `${uriHex}:${nodeHex}`, true)
+      this.overlay.put('nodeContent', `${nodeHex}:${uriHex}`, true)
+    } else {
+      this.overlay.delete('content', `${uriHex}:${nodeHex}`)
+      this.overlay.delete('nodeContent', `${nodeHex}:${uriHex}`)
+    }
+  }
+  /** Removes every content entry of a node (it stopped participating). */
+  clearNodeContent(nodeHex: string): void {
+    for (const [key] of this.overlay.entries('nodeContent', { prefix: `${nodeHex}:` })) {
+      this.setContentProvider(String(key).slice(nodeHex.length + 1), nodeHex, false)
+    }
   }
   listContentProviders(uriHex: string): string[] {
     return this.overlay

@@ -23,6 +23,7 @@ export const STATE_TABLES = [
   'services',
   'executedDigests',
   'content',
+  'nodeContent',
 ] as const
 export type StateTable = (typeof STATE_TABLES)[number]
 

@@ -80,16 +80,20 @@ describe('epoch change', () => {
         ports: defaultNodePorts,
       },
     }
+    const uri = new Uint8Array(32).fill(9)
     net.run([
       accountTx(net.owner, register),
       nodeTx(fresh, { method: 'OptIn', args: {} }),
+      nodeTx(a, { method: 'UpdateContentRegistry', args: { updates: [{ uri, remove: false }] } }),
+      nodeTx(b, { method: 'UpdateContentRegistry', args: { updates: [{ uri, remove: false }] } }),
       nodeTx(b, { method: 'OptOut', args: {} }),
       nodeTx(a, {
         method: 'SubmitReputationMeasurements',
         args: { measurements: [{ node: b.publicKey, latencyMs: 5 }] },
       }),
     ])
-    assert.equal([...net.storage.table('executedDigests').entries()].length, 4)
+    assert.equal([...net.storage.table('executedDigests').entries()].length, 6)
+    assert.equal(net.app.contentProviders(uri).length, 2)
     net.run([vote(a, 0), vote(b, 0)], END)
     assert.equal(net.app.epochInfo().epoch, 1)
     assert.equal(net.app.node(fresh.publicKey)?.participation, 'true')
@@ -99,6 +103,8 @@ describe('epoch change', () => {
     // Only the digest of the vote executed after the change remains.
     assert.equal([...net.storage.table('executedDigests').entries()].length, 1)
     assert.deepEqual(net.app.reputation(b.publicKey).measurements, [])
+    // The node that left is no longer a provider.
+    assert.deepEqual(net.app.contentProviders(uri), [a.publicKey])
     // Latencies are kept across epochs.
     assert.equal(net.app.latencies().length, 1)
   })

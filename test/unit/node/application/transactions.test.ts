@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { toHex } from '../../../../src/lib/b3/index.ts'
+import { isFleekError } from '../../../../src/lib/errors.ts'
 import {
   defaultNodePorts,
   type FailReason,
@@ -599,5 +600,16 @@ describe('blocks and receipts', () => {
     assert.equal(r2.height, 4)
     assert.deepEqual(r2.prevStateRoot, net.app.block(3)?.stateRoot)
     assert.equal(net.app.block(5), undefined)
+    for (const bad of [
+      { transactions: 'x' as unknown as Uint8Array[], timestampMs: 1 },
+      { transactions: [], timestampMs: -1 },
+      { transactions: [], timestampMs: 1.5 },
+    ]) {
+      assert.throws(
+        () => net.app.executeBlock(bad),
+        (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+      )
+    }
+    assert.equal(net.app.height(), 4)
   })
 })
