@@ -55,7 +55,13 @@ describe('network: misbehaving peers', () => {
   const reasonsOf = (peer: PeerKey): MisbehaviourReason[] =>
     reports.filter((r) => r.peer === peer).map((r) => r.reason)
 
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason)
+  }
+
   before(async () => {
+    process.on('unhandledRejection', onUnhandled)
     g1 = await Network.start(
       {
         reconnectMinMs: 50,
@@ -93,6 +99,7 @@ describe('network: misbehaving peers', () => {
   after(async () => {
     controller.abort()
     await Promise.all([g1.close(), g2.close(), member.stop(), outsider.stop()])
+    process.off('unhandledRejection', onUnhandled)
   })
 
   async function openConsensusStream(from: Libp2p): Promise<Stream> {
@@ -183,8 +190,24 @@ describe('network: misbehaving peers', () => {
       'the rate-limited report',
     )
     await waitFor(() => stream.status !== 'open', 5000, 'the rate-limited stream reset')
-    // Two misbehaviours stay below the threshold: still connected.
+    // not-committee is reported but not counted (old members at an epoch change): one strike, still connected.
+    assert.deepEqual(reasonsOf(outsiderKey.peerKey), ['not-committee', 'rate-limited'])
     assert.ok(outsider.getConnections(peerIdFromString(g1.peerId)).length > 0)
     await assertServing()
+  })
+
+  it('counts a message its handler refuses (INVALID_INPUT) against the sender', async () => {
+    g2.send(g1Key.peerKey, new TextEncoder().encode('invalid'))
+    await waitFor(
+      () => reasonsOf(g2Key.peerKey).includes('invalid-message'),
+      5000,
+      'the invalid-message report',
+    )
+    assert.ok(g1.isConnected(g2Key.peerKey), 'one strike does not disconnect')
+    await assertServing()
+  })
+
+  it('left no unhandled rejection behind', () => {
+    assert.deepEqual(unhandled, [])
   })
 })

@@ -247,10 +247,7 @@ export class Network implements ConsensusNetwork {
         (stream, connection) => {
           void this.#serve(spec, stream, connection)
         },
-        {
-          maxInboundStreams: this.#options.maxInboundStreams,
-          maxOutboundStreams: this.#options.maxInboundStreams,
-        },
+        { maxInboundStreams: this.#options.maxInboundStreams },
       )
     }
     this.#libp2p.services.pubsub.addEventListener('message', (event) => this.#onGossip(event.detail))
@@ -302,6 +299,7 @@ export class Network implements ConsensusNetwork {
     for (const key of previous) {
       if (next.has(key) || key === this.#peerKey) continue
       await this.#mergeQuietly(key, { tags: { [COMMITTEE_TAG]: undefined } })
+      this.#dropOutbox(PROTOCOLS.consensus, key)
     }
     for (const key of next) {
       if (key === this.#peerKey) continue
@@ -377,7 +375,11 @@ export class Network implements ConsensusNetwork {
     if (this.closed || this.#maintaining.has(peer) || peer === this.#peerKey) return
     if (!this.#committee.has(this.#peerKey)) return
     this.#maintaining.add(peer)
-    void this.#maintainLoop(peer).finally(() => this.#maintaining.delete(peer))
+    void this.#maintainLoop(peer)
+      .catch((err: unknown) =>
+        this.#logger.error({ peer, err: errorMessage(err) }, 'committee dial loop failed'),
+      )
+      .finally(() => this.#maintaining.delete(peer))
   }
 
   async #maintainLoop(peer: PeerKey): Promise<void> {
@@ -627,7 +629,8 @@ export class Network implements ConsensusNetwork {
         return
       }
       if (spec.committeeOnly && !this.#committee.has(from)) {
-        this.#misbehave(from, 'not-committee', stream)
+        // Reported, not counted towards a ban: at an epoch change honest old members may still talk.
+        this.#misbehave(from, 'not-committee', stream, { strike: false })
         return
       }
       const reader = new FrameReader(stream, spec.maxBytes)
@@ -802,6 +805,12 @@ export class Network implements ConsensusNetwork {
     return outbox
   }
 
+  #dropOutbox(protocol: string, peer: PeerKey): void {
+    const id = `${protocol} ${peer}`
+    this.#outboxes.get(id)?.close()
+    this.#outboxes.delete(id)
+  }
+
   /** Resolves when `peer` connects (at once if it is), or when `signal` aborts. */
   #waitForConnection(peer: PeerKey, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.isConnected(peer)) return Promise.resolve()
@@ -864,7 +873,7 @@ export class Network implements ConsensusNetwork {
    * Records a misbehaviour: resets the stream it came on, tells `onMisbehaviour`, and past the
    * threshold within the window disconnects the peer and bans it for `banMs`.
    */
-  #misbehave(peer: PeerKey, reason: MisbehaviourReason, stream?: Stream): void {
+  #misbehave(peer: PeerKey, reason: MisbehaviourReason, stream?: Stream, { strike = true } = {}): void {
     if (stream !== undefined && stream.status === 'open') stream.abort(new Error(`misbehaviour: ${reason}`))
     this.#logger.warn({ peer, reason }, 'peer misbehaved')
     try {
@@ -872,6 +881,7 @@ export class Network implements ConsensusNetwork {
     } catch (err) {
       this.#logger.warn({ err: errorMessage(err) }, 'misbehaviour handler failed')
     }
+    if (!strike) return
     const nowMs = this.#now()
     const recent = (this.#strikes.get(peer) ?? []).filter(
       (t) => t > nowMs - this.#options.misbehaviourWindowMs,

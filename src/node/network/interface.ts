@@ -32,7 +32,8 @@ export interface NodeRecord {
 
 /**
  * What a peer did wrong. Frame errors (`oversized`, `empty-frame`, `unknown-kind`, `truncated`) and
- * `unexpected-frame` are bad framing; `not-committee` is consensus traffic from outside the committee;
+ * `unexpected-frame` are bad framing; `not-committee` is consensus traffic from outside the committee
+ * (reported, but not counted towards a ban: honest members of the previous epoch may still send it);
  * `invalid-message` is a frame the handler refused (FleekError INVALID_INPUT); `rate-limited` is a peer
  * past its token bucket by more than the allowed wait; `invalid-gossip` is a gossip message without
  * an ed25519 author or over the size limit.

@@ -70,7 +70,7 @@ export const defaultNetworkOptions: NetworkOptions = {
   maxGossipBytes: 1 * MiB,
   maxQueuedBytes: 64 * MiB,
   holdUnconnectedMs: 30_000,
-  maxInboundStreams: 16,
+  maxInboundStreams: 32,
   consensusRate: {
     framesPerSecond: 5000,
     burstFrames: 10_000,

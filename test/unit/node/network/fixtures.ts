@@ -3,6 +3,7 @@ import '../../../../bin/polyfill.js'
 
 import { createHash, createPrivateKey } from 'node:crypto'
 
+import { FleekError } from '../../../../src/lib/errors.ts'
 import type { ConsensusHandler, PeerKey } from '../../../../src/node/network/index.ts'
 
 export interface TestNodeKey {
@@ -62,6 +63,7 @@ export class RecordingConsensus implements ConsensusHandler {
   async handleMessage(from: PeerKey, bytes: Uint8Array): Promise<void> {
     const text = Buffer.from(bytes).toString()
     if (text === 'throw') throw new Error('handler failure')
+    if (text === 'invalid') throw new FleekError('INVALID_INPUT', 'not a consensus message')
     this.messages.push({ from, text })
   }
 
