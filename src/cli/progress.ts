@@ -108,11 +108,17 @@ export async function writeToStdout(
       written += chunk.length
       onBytes?.(chunk.length)
       if (!stdout.write(chunk)) {
+        const done = new AbortController()
         try {
-          await Promise.race([once(stdout, 'drain'), once(stdout, 'close')])
+          await Promise.race([
+            once(stdout, 'drain', { signal: done.signal }),
+            once(stdout, 'close', { signal: done.signal }),
+          ])
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err
           closed = true
+        } finally {
+          done.abort()
         }
       }
     }

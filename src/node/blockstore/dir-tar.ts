@@ -191,7 +191,13 @@ export async function extractDirectory(
     const feed = async (): Promise<void> => {
       for await (const chunk of source) {
         if (extract.destroyed) return // the reader gave up (a refused entry): stop reading the source
-        if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), once(extract, 'close')])
+        if (!extract.write(chunk)) {
+          const done = new AbortController()
+          await Promise.race([
+            once(extract, 'drain', { signal: done.signal }),
+            once(extract, 'close', { signal: done.signal }),
+          ]).finally(() => done.abort())
+        }
       }
       if (!extract.destroyed) extract.end(undefined)
     }
