@@ -23,6 +23,7 @@ import type {
   ProtocolParams,
   Receipt,
   ReputationInfo,
+  Service,
   TotalServed,
 } from './types.ts'
 
@@ -220,7 +221,7 @@ export class Application {
     return this.#state().listContentProviders(toHex(uri)).map(fromHex)
   }
 
-  services(): ReturnType<State['listServices']> {
+  services(): Service[] {
     return this.#state().listServices()
   }
 

@@ -16,6 +16,8 @@ import type { FailReason, NodeInfo, Receipt, RejectReason } from './types.ts'
 export const FLK_UNIT = 10n ** 18n
 /** Largest Faucet mint per transaction, in whole tokens. */
 export const FAUCET_MAX_TOKENS = 1_000_000n
+/** Reputation submissions a node may make per epoch (reference: MAX_MEASUREMENTS_SUBMIT). */
+export const MAX_SUBMISSIONS_PER_EPOCH = 2
 
 export interface ExecutionContext {
   chainId: number
@@ -329,6 +331,3 @@ function executeNodeMethod(state: State, ctx: ExecutionContext, node: NodeInfo, 
       return { reason: 'WRONG_SENDER_TYPE' }
   }
 }
-
-/** Reputation submissions a node may make per epoch (reference: MAX_MEASUREMENTS_SUBMIT). */
-export const MAX_SUBMISSIONS_PER_EPOCH = 2

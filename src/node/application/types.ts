@@ -1,5 +1,6 @@
 import type {
   CommodityType,
+  MethodName,
   NodePorts,
   ParamName,
   ReputationMeasurement,
@@ -176,7 +177,7 @@ export interface Receipt {
   /** Position in the block. */
   index: number
   sender?: Sender
-  method?: string
+  method?: MethodName
   status: 'success' | 'failed' | 'rejected'
   reason?: ReceiptReason
   /** Set on the ChangeEpoch that completed the epoch change: the new epoch. */
