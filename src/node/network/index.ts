@@ -30,6 +30,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -325,6 +326,16 @@ export class Network implements ConsensusNetwork {
   /** Dials a multiaddr ending in `/p2p/<peer id>` (TCP or WebSockets) and resolves with the peer's key. */
   async connect(address: string, signal?: AbortSignal): Promise<PeerKey> {
     const target = parseMultiaddr(address, 'peer address')
+    const peerIdText = target.getComponents().find((c) => c.name === 'p2p')?.value
+    if (peerIdText !== undefined) {
+      // Known to the peer store first, so that a dial already queued for the peer (the committee
+      // loop) finds the address too.
+      const key = peerKeyOf(peerIdFromString(peerIdText))
+      if (key === undefined)
+        throw new FleekError('INVALID_INPUT', `the peer at ${address} has no ed25519 identity`)
+      if (key === this.#peerKey) throw new FleekError('INVALID_INPUT', `${address} is this node`)
+      await this.#mergeQuietly(key, { multiaddrs: [target] })
+    }
     const connection = await this.#libp2p
       .dial(target, { signal: this.#joinSignals(signal, this.#options.dialTimeoutMs) })
       .catch((err: unknown) => {
@@ -836,6 +847,36 @@ export class Network implements ConsensusNetwork {
     const key = peerKeyOf(peerId)
     if (key === undefined) return
     for (const done of [...(this.#connectWaiters.get(key) ?? [])]) done()
+    this.#pruneConnections()
+  }
+
+  /**
+   * Keeps the peers connected at most `maxConnections`: libp2p refuses inbound connections past it,
+   * but our committee dials go out regardless, and libp2p's own pruner spares any connection with a
+   * gossip stream. So: hang up on the newest non-committee peers until back within the bound.
+   */
+  #pruneConnections(): void {
+    const peers = new Map<PeerKey, { peerId: PeerId; openedAtMs: number }>()
+    for (const connection of this.#libp2p.getConnections()) {
+      const key = peerKeyOf(connection.remotePeer)
+      if (key === undefined) continue
+      const openedAtMs = connection.timeline.open
+      const known = peers.get(key)
+      if (known === undefined || known.openedAtMs < openedAtMs)
+        peers.set(key, { peerId: connection.remotePeer, openedAtMs })
+    }
+    const excess = peers.size - this.#options.maxConnections
+    if (excess <= 0) return
+    const candidates = [...peers.entries()]
+      .filter(([key]) => !this.#committee.has(key))
+      .sort((a, b) => b[1].openedAtMs - a[1].openedAtMs)
+      .slice(0, excess)
+    for (const [key, { peerId }] of candidates) {
+      this.#logger.debug({ peer: key }, 'connection pruned: over maxConnections')
+      this.#libp2p.hangUp(peerId).catch((err: unknown) => {
+        this.#logger.debug({ peer: key, err: errorMessage(err) }, 'hang up failed')
+      })
+    }
   }
 
   // ——— misbehaviour ———

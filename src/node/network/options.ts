@@ -21,7 +21,10 @@ export interface NetworkOptions {
   announce: string[]
   /** Peers to dial at start: multiaddrs ending in `/p2p/<peer id>`. */
   bootstrap: string[]
-  /** Open connections kept at most; committee members are tagged so they are pruned last. */
+  /**
+   * Peers kept connected at most: inbound connections past it are refused, and the newest
+   * non-committee peers are hung up on when committee dials push the count over it.
+   */
   maxConnections: number
   dialTimeoutMs: number
   /** Upper bound on one request's round trip (joined with the caller's signal). */
