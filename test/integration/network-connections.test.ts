@@ -5,6 +5,7 @@ import '../../bin/polyfill.js'
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 
+import { isFleekError } from '../../src/lib/errors.ts'
 import { Network } from '../../src/node/network/index.ts'
 import { makeNodeKey, waitFor } from '../unit/node/network/fixtures.ts'
 
@@ -94,5 +95,26 @@ describe('network: connection management', () => {
     await a.setCommittee([aKey.publicKey])
     assert.equal(a.isCommitteeMember(bKey.peerKey), false)
     assert.deepEqual(a.committee(), [aKey.peerKey])
+  })
+
+  it('fails to start with UNAVAILABLE on an address in use, or INTERRUPTED when aborted meanwhile', async () => {
+    const first = await start(fast, { nodeKey: { secret: makeNodeKey('port-a').seed } }, controller.signal)
+    const taken = first.addresses()[0].replace(/\/p2p\/.*$/, '')
+    await assert.rejects(
+      Network.start(
+        { listen: [taken] },
+        { nodeKey: { secret: makeNodeKey('port-b').seed } },
+        controller.signal,
+      ),
+      (err: unknown) => isFleekError(err, 'UNAVAILABLE'),
+    )
+    const aborting = new AbortController()
+    const pending = Network.start(fast, { nodeKey: { secret: makeNodeKey('port-c').seed } }, aborting.signal)
+    aborting.abort()
+    await assert.rejects(pending, (err: unknown) => isFleekError(err, 'INTERRUPTED'))
+    await assert.rejects(
+      Network.start(fast, { nodeKey: { secret: new Uint8Array(31) } }, controller.signal),
+      (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+    )
   })
 })

@@ -168,7 +168,7 @@ export class Network implements ConsensusNetwork {
     deps: NetworkDeps,
     signal: AbortSignal,
   ): Promise<Network> {
-    signal.throwIfAborted()
+    if (signal.aborted) throw new FleekError('INTERRUPTED', 'the network start was aborted')
     const resolved = resolveNetworkOptions(options)
     const seed = deps.nodeKey.secret
     if (!(seed instanceof Uint8Array) || seed.length !== 32) {
@@ -231,6 +231,7 @@ export class Network implements ConsensusNetwork {
   }
 
   async #init(registry: [PeerKey, string[]][], committee: PeerKey[], signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw new FleekError('INTERRUPTED', 'the network start was aborted')
     const onAbort = (): void => void this.close()
     signal.addEventListener('abort', onAbort, { once: true })
     this.#detachSignal = () => signal.removeEventListener('abort', onAbort)
