@@ -6,7 +6,7 @@
  * thread.
  *
  * Bytes reach the workers through SharedArrayBuffer staging areas (one copy by the calling thread,
- * reused across pieces; at most two pieces in flight per worker, so memory stays bounded), or without
+ * reused across pieces; two to four pieces in flight per worker, so memory stays bounded), or without
  * any copy when the input already lives in a SharedArrayBuffer.
  */
 import { availableParallelism } from 'node:os'
@@ -21,8 +21,13 @@ import { loadWasmBackend } from './wasm/index.ts'
 export const PARALLEL_MIN_BYTES = 4 << 20
 const MIN_PIECE_BYTES = 1 << 20
 const MAX_PIECE_BYTES = 4 << 20
-/** Pieces queued at a worker at once: the next one is ready when the current one ends. */
-const IN_FLIGHT_PER_WORKER = 2
+/**
+ * Pieces queued at a worker at once, so that the next one is ready when the current one ends even when
+ * the calling thread is slow to be scheduled (a loaded machine): up to 4 while the staging areas of all
+ * workers stay within STAGING_BUDGET_BYTES, never fewer than 2.
+ */
+const MAX_IN_FLIGHT_PER_WORKER = 4
+const STAGING_BUDGET_BYTES = 64 << 20
 /** How long close() lets a worker finish its piece before terminating it. */
 const STOP_TIMEOUT_MS = 5000
 /** Largest block for blockCvs: 2^20 chunks (1 GiB). */
@@ -94,6 +99,7 @@ interface PoolWorker {
 /** A reusable set of BLAKE3 worker threads. Idle workers do not keep the process alive. */
 export class B3Pool {
   readonly threads: number
+  readonly #inFlightPerWorker: number
   readonly #workers: PoolWorker[] = []
   #queue: QueuedPiece[] = []
   #freeStaging: SharedArrayBuffer[] = []
@@ -105,6 +111,8 @@ export class B3Pool {
     if (!Number.isSafeInteger(threads) || threads < 1)
       throw new FleekError('INVALID_INPUT', `threads must be a positive integer, got ${String(threads)}`)
     this.threads = threads
+    const budget = Math.floor(STAGING_BUDGET_BYTES / (threads * MAX_PIECE_BYTES))
+    this.#inFlightPerWorker = Math.max(2, Math.min(MAX_IN_FLIGHT_PER_WORKER, budget))
   }
 
   /** The BLAKE3 hash of `input` (32 bytes), or its keyed / derive-key output under `mode`. */
@@ -202,7 +210,7 @@ export class B3Pool {
     for (const w of this.#workers) if (best === undefined || w.inFlight.size < best.inFlight.size) best = w
     if ((best === undefined || best.inFlight.size > 0) && this.#workers.length < this.threads)
       return this.#startWorker()
-    return best !== undefined && best.inFlight.size < IN_FLIGHT_PER_WORKER ? best : undefined
+    return best !== undefined && best.inFlight.size < this.#inFlightPerWorker ? best : undefined
   }
 
   #startWorker(): PoolWorker {
