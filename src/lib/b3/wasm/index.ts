@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { B3Backend } from '../backend.ts'
+import { FleekError } from '../../errors.ts'
 import { checkSubtreeArgs } from '../ts-backend.ts'
 
 /**
@@ -47,7 +48,7 @@ interface B3WasmExports {
 /** The WASM engine: a B3Backend plus the parent merge of many chaining values in one call. */
 export interface WasmB3Backend extends B3Backend {
   /**
-   * Merges the `cvs.length / 32` ≥ 1 chaining values of consecutive sibling subtrees (each a whole
+   * Merges the `cvs.length / 32` ≥ 1 (≥ 2 with `root`) chaining values of consecutive sibling subtrees (each a whole
    * power-of-two subtree of the same size, the last possibly smaller) into the chaining value of the
    * left-heavy tree above them; with `root` the top parent is ROOT-finalised (the hash). Writes 32 bytes
    * to `out` at `outOffset` and returns `out`. `cvs` is not modified.
@@ -160,9 +161,17 @@ export function createWasmBackend(): WasmB3Backend | undefined {
     mergeCvs(cvs, key, flags, root, out, outOffset) {
       const count = cvs.length / 32
       if (!Number.isInteger(count) || count < 1)
-        throw new RangeError(`mergeCvs: expected a positive multiple of 32 bytes, got ${cvs.length}`)
+        throw new FleekError(
+          'INVALID_INPUT',
+          `mergeCvs: expected a positive multiple of 32 bytes, got ${cvs.length}`,
+        )
+      if (root && count === 1)
+        throw new FleekError(
+          'INVALID_INPUT',
+          'mergeCvs: one chaining value cannot be ROOT-finalised; hash its input',
+        )
       if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + 32 > out.length)
-        throw new RangeError('mergeCvs: out has no room for 32 bytes at outOffset')
+        throw new FleekError('INVALID_INPUT', 'mergeCvs: out has no room for 32 bytes at outOffset')
       reserve(windowCvsPtr + cvs.length)
       writeKey(key)
       mem.set(cvs, windowCvsPtr)
