@@ -90,6 +90,8 @@ export interface BlobBlock {
 }
 
 const TMP_DIR = 'tmp'
+/** Blocks read from disk at once (4 MiB); the next group is read while one is checked. */
+const READ_GROUP_BLOCKS = 16
 const BLOBS_DIR = 'blobs'
 
 /** Normalises a hash argument to 64 lower-case hex digits (INVALID_INPUT otherwise). */
@@ -189,8 +191,10 @@ export class Blockstore {
   }
 
   /**
-   * Stores the bytes of `source` (streamed: one block in memory). Returns once the blob is durable.
-   * Nothing becomes visible unless the whole stream was read, written and (with `expectedHash`) matched.
+   * Stores the bytes of `source` (streamed: one block and two pieces in memory). Returns once the blob
+   * is durable. Nothing becomes visible unless the whole stream was read, written and (with
+   * `expectedHash`) matched. A piece is written after the next one is requested: a source must not
+   * reuse a piece's memory once it has handed it out.
    */
   async put(
     source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -208,11 +212,19 @@ export class Blockstore {
       options.signal?.throwIfAborted()
       writer = await this.#createWriter(tmpData)
       const builder = new BlockTreeBuilder()
-      for await (const piece of source) {
-        options.signal?.throwIfAborted()
-        builder.update(piece)
-        await writer.write(piece)
-        options.onBytes?.(piece.length)
+      // One write in flight while the next piece is hashed.
+      let writing: Promise<void> | undefined
+      try {
+        for await (const piece of source) {
+          options.signal?.throwIfAborted()
+          builder.update(piece)
+          await writing
+          writing = writer.write(piece)
+          options.onBytes?.(piece.length)
+        }
+        await writing
+      } finally {
+        await writing?.catch(() => undefined) // never close the file under a write in flight
       }
       await writer.sync()
       await writer.close()
@@ -427,10 +439,13 @@ export class Blockstore {
         )
       const scratch = new Uint8Array(32)
       const blockTree = toBlockTree(tree)
-      for (let i = start; i < end; i++) {
-        options.signal?.throwIfAborted()
-        const offset = i * BLOCK_BYTES
-        const length = Math.min(BLOCK_BYTES, tree.sizeBytes - offset)
+      // Blocks are read a group at a time, the next group while this one is hashed and handed out.
+      const readGroup = async (first: number): Promise<{ bytes: Uint8Array; got: number }> => {
+        const offset = first * BLOCK_BYTES
+        const length = Math.max(
+          0,
+          Math.min(READ_GROUP_BLOCKS * BLOCK_BYTES, (end - first) * BLOCK_BYTES, tree.sizeBytes - offset),
+        )
         const bytes = new Uint8Array(length)
         let got = 0
         while (got < length) {
@@ -438,17 +453,32 @@ export class Blockstore {
           if (bytesRead === 0) break
           got += bytesRead
         }
-        if (got < length)
-          throw new FleekError(
-            'INTEGRITY',
-            `${what} is truncated on disk: block ${i} is short (${offset + got} of ${tree.sizeBytes} bytes)`,
-            {
-              details: { block: i },
-            },
-          )
-        checkBlock(tree, i, bytes, what, scratch)
-        const proof = i === start ? newProof(blockTree, i) : resumeProof(blockTree, i)
-        yield { index: i, proof, bytes }
+        return { bytes, got }
+      }
+      let next: Promise<{ bytes: Uint8Array; got: number }> | undefined
+      try {
+        next = start < end ? readGroup(start) : undefined
+        for (let first = start; first < end; first += READ_GROUP_BLOCKS) {
+          const group = await (next as Promise<{ bytes: Uint8Array; got: number }>)
+          next = first + READ_GROUP_BLOCKS < end ? readGroup(first + READ_GROUP_BLOCKS) : undefined
+          for (let i = first; i < Math.min(first + READ_GROUP_BLOCKS, end); i++) {
+            options.signal?.throwIfAborted()
+            const at = (i - first) * BLOCK_BYTES
+            const length = Math.min(BLOCK_BYTES, tree.sizeBytes - i * BLOCK_BYTES)
+            if (group.got < at + length)
+              throw new FleekError(
+                'INTEGRITY',
+                `${what} is truncated on disk: block ${i} is short (${i * BLOCK_BYTES + Math.max(0, group.got - at)} of ${tree.sizeBytes} bytes)`,
+                { details: { block: i } },
+              )
+            const bytes = group.bytes.subarray(at, at + length)
+            checkBlock(tree, i, bytes, what, scratch)
+            const proof = i === start ? newProof(blockTree, i) : resumeProof(blockTree, i)
+            yield { index: i, proof, bytes }
+          }
+        }
+      } finally {
+        await next?.catch(() => undefined) // never close the file under a read in flight
       }
     } finally {
       await handle.close()

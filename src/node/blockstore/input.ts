@@ -26,19 +26,26 @@ async function* readFileStream(path: string): AsyncGenerator<Uint8Array> {
   } catch (err) {
     throw fromSystemError(err, 'read', path)
   }
+  const readPiece = async (): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(READ_BYTES)
+    try {
+      const { bytesRead } = await handle.read(buf, 0, READ_BYTES, null)
+      return buf.subarray(0, bytesRead)
+    } catch (err) {
+      throw fromSystemError(err, 'read', path)
+    }
+  }
+  // The next piece is read while the caller handles this one.
+  let next: Promise<Buffer> | undefined = readPiece()
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(READ_BYTES)
-      let n: number
-      try {
-        n = (await handle.read(buf, 0, READ_BYTES, null)).bytesRead
-      } catch (err) {
-        throw fromSystemError(err, 'read', path)
-      }
-      if (n === 0) return
-      yield buf.subarray(0, n)
+      const piece = await next
+      if (piece.length === 0) return
+      next = readPiece()
+      yield piece
     }
   } finally {
+    await next?.catch(() => undefined)
     await handle.close()
   }
 }
