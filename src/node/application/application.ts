@@ -12,6 +12,7 @@ import { STATE_TABLES, StateOverlay, type StateTable } from './state.ts'
 import { proveStateEntry, updateStateRoot } from './state-root.ts'
 import type {
   AccountInfo,
+  BlockSequence,
   BlockRecord,
   Committee,
   EpochInfo,
@@ -88,6 +89,12 @@ export class Application {
     if (!Number.isSafeInteger(block.timestampMs) || block.timestampMs < 0) {
       throw new FleekError('INVALID_INPUT', 'block timestampMs must be a non-negative integer')
     }
+    if (block.sequence !== undefined && this.hasExecuted(block.sequence)) {
+      throw new FleekError(
+        'INVALID_INPUT',
+        `block ${block.sequence.epoch}/${block.sequence.index} was already executed`,
+      )
+    }
     const overlay = new StateOverlay(this.#storage)
     const state = new State(overlay)
     const chainId = state.getMetaNumber('chainId')
@@ -124,10 +131,13 @@ export class Application {
         timestampMs: block.timestampMs,
         ...(block.digest !== undefined && { digest: block.digest }),
         txHashes: receipts.flatMap((r) => (r.txHash === undefined ? [] : [r.txHash])),
+        transactions: block.transactions,
         prevStateRoot,
         stateRoot: root,
       }
       this.#storage.table(BLOCKS).put(height, record)
+      if (block.sequence !== undefined)
+        this.#storage.table(CHAIN).put('lastSequence', [block.sequence.epoch, block.sequence.index])
       return root
     })
     return { height, prevStateRoot, stateRoot, receipts, ...(newEpoch !== undefined && { newEpoch }) }
@@ -137,6 +147,13 @@ export class Application {
 
   #state(): State {
     return new State(new StateOverlay(this.#storage))
+  }
+
+  /** True when the block at this consensus position (or a later one) was executed already. */
+  hasExecuted(sequence: BlockSequence): boolean {
+    const last = this.#storage.table(CHAIN).get('lastSequence') as [number, number] | undefined
+    if (last === undefined) return false
+    return sequence.epoch < last[0] || (sequence.epoch === last[0] && sequence.index <= last[1])
   }
 
   height(): number {
@@ -305,6 +322,7 @@ function initialiseFromGenesis(storage: Storage, g: Genesis, genesisHash: Uint8A
     height: 0,
     timestampMs: g.epochStartMs,
     txHashes: [],
+    transactions: [],
     prevStateRoot: EMPTY_ROOT,
     stateRoot: root,
   }

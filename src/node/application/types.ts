@@ -190,6 +190,8 @@ export interface BlockRecord {
   digest?: Uint8Array
   /** Hashes of the transactions that decoded, in order (receipts name the others by index). */
   txHashes: Uint8Array[]
+  /** The block's encoded transactions as consensus ordered them, so the chain can be replayed. */
+  transactions: Uint8Array[]
   prevStateRoot: Uint8Array
   stateRoot: Uint8Array
 }
@@ -200,6 +202,17 @@ export interface ExecuteBlockInput {
   /** Deterministic block time, from consensus. */
   timestampMs: number
   digest?: Uint8Array
+  /**
+   * Position of the block in consensus output (the committee's epoch and the sub-DAG index). Stored in
+   * the block's own database transaction, so a block delivered again after a crash is recognised by
+   * `hasExecuted` and never executed twice.
+   */
+  sequence?: BlockSequence
+}
+
+export interface BlockSequence {
+  epoch: number
+  index: number
 }
 
 export interface ExecuteBlockResult {
