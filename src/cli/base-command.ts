@@ -76,6 +76,11 @@ export abstract class FleekCommand<T extends typeof Command> extends Command {
       process.stderr.write(`${(fleek.cause as Error | undefined)?.stack ?? fleek.stack}\n`)
   }
 
+  /** The home and the two output channels, for helpers that act on a command's behalf. */
+  protected get io(): { home: string; notice: (line: string) => void; log: (line: string) => void } {
+    return { home: this.home, notice: (l) => this.notice(l), log: (l) => this.log(l) }
+  }
+
   /** Writes a line to stderr unless --json is on (progress and notices; stdout stays data only). */
   protected notice(message: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)

@@ -29,9 +29,11 @@ export class RpcClient {
   async call<T = unknown>(
     method: string,
     params: unknown[] | Record<string, unknown> = [],
-    signal?: AbortSignal,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(this.timeoutMs)
+    const { signal } = options
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    const timeout = AbortSignal.timeout(timeoutMs)
     const body = JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params }, (_k, v: unknown) =>
       typeof v === 'bigint' ? v.toString() : v,
     )
@@ -45,7 +47,7 @@ export class RpcClient {
       })
     } catch (err) {
       if (timeout.aborted)
-        throw new FleekError('TIMEOUT', `the node at ${this.url} did not answer in ${this.timeoutMs} ms`)
+        throw new FleekError('TIMEOUT', `the node at ${this.url} did not answer in ${timeoutMs} ms`)
       if (signal?.aborted) throw new FleekError('INTERRUPTED', 'interrupted', { cause: err })
       throw new FleekError(
         'UNAVAILABLE',

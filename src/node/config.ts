@@ -55,13 +55,16 @@ export const configSchema = {
     doc: 'The embedded database (lmdb) that holds the chain state.',
     fields: {
       dir: str('data/state', 'Folder of the state database.'),
-      mapSizeBytes: int(1 << 30, 'Initial lmdb map size; it grows as needed.', 1 << 20),
     },
   },
   application: {
     doc: 'The chain: genesis and state machine.',
     fields: {
-      genesis: str('', 'Genesis file of the network to join; empty = create a single-node devnet genesis.'),
+      genesis: str(
+        '',
+        'Genesis file of the network to join; empty = genesis.toml in the home, created as a single-node devnet on first run.',
+      ),
+      devnetEpochTimeMs: int(300_000, 'Epoch length of a devnet genesis created by `fleek node run`.', 1000),
     },
   },
   consensus: {

@@ -13,3 +13,13 @@ export { keychainGet, keychainSet, type KeychainResult } from './keystore/keycha
 export type { NodeStatus } from './status.ts'
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.ts'
 export { Blockstore, openHomeBlockstore, type BlobInfo, type PutResult } from './blockstore/index.ts'
+export { FleekNode, loadOrCreateGenesis, type NodeStartOptions } from './node.ts'
+export {
+  Application,
+  createDevnetGenesis,
+  defaultNodePorts,
+  parseGenesis,
+  serializeGenesis,
+  type Genesis,
+  type Receipt,
+} from './application/index.ts'

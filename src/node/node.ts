@@ -1,0 +1,437 @@
+/**
+ * The full node: the one place that builds the components in dependency order and connects them
+ * (STYLE habit 3). `FleekNode.start` returns a running node; `close()` (or the AbortSignal) tears it
+ * down in reverse order.
+ *
+ *   keystore → genesis → storage → application → blockstore → consensus (+ network) → rpc
+ */
+import { existsSync, readFileSync } from 'node:fs'
+
+import { base58btc } from 'multiformats/bases/base58'
+import { Registry } from 'prom-client'
+
+import { FleekError, fromSystemError } from '../lib/errors.ts'
+import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
+import { ethAddress, peerIdFromEd25519 } from '../lib/keys/index.ts'
+import {
+  type MethodCall,
+  type Transaction,
+  computeTransactionDigest,
+  decodeTransaction,
+  encodeTransaction,
+  signTransaction,
+  verifyTransaction,
+} from '../lib/tx/index.ts'
+import {
+  Application,
+  type BlockSequence,
+  type ExecuteBlockResult,
+  type Genesis,
+  type Receipt,
+  createDevnetGenesis,
+  parseGenesis,
+  serializeGenesis,
+} from './application/index.ts'
+import { Blockstore } from './blockstore/index.ts'
+import type { Config } from './config.ts'
+import { Consensus, type ConsensusNetwork } from './consensus/index.ts'
+import { LmdbDagStore } from './consensus/lmdb-store.ts'
+import type { NodeHome } from './home.ts'
+import { Keystore } from './keystore/index.ts'
+import type { Logger } from './logger.ts'
+import { NodeMetrics } from './metrics.ts'
+import { createRpcMethods } from './rpc/methods.ts'
+import { RpcServer } from './rpc/server.ts'
+import type { NodeStatus } from './status.ts'
+import { type Storage, openLmdbStorage } from './storage/index.ts'
+
+export interface NodeStartOptions {
+  home: NodeHome
+  config: Config
+  /** Passphrase of encrypted keys. */
+  passphrase?: string
+  logger: Logger
+  /** Called when the node stops by itself (a fatal error in a component). */
+  onFatal?: (err: unknown) => void
+}
+
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const RECENT_RECEIPTS = 32
+
+/** The genesis the node runs: --genesis / [application] genesis, else the home's genesis.toml, else a new single-node devnet. */
+export function loadOrCreateGenesis(
+  home: NodeHome,
+  config: Config,
+  keystore: Keystore,
+): { genesis: Genesis; path: string; created: boolean } {
+  const configured = config.application.genesis
+  const path = configured !== '' ? home.path(configured) : home.path('genesis.toml')
+  if (configured !== '' || existsSync(path)) {
+    let text: string
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch (err) {
+      throw fromSystemError(err, 'read the genesis file', path)
+    }
+    return { genesis: parseGenesis(text), path, created: false }
+  }
+  const rpcPort = config.rpc.port
+  const genesis = createDevnetGenesis({
+    nodes: [
+      {
+        owner: ethAddress(keystore.publicKey('account')),
+        publicKey: keystore.publicKey('node'),
+        consensusKey: keystore.publicKey('consensus'),
+        host: '127.0.0.1',
+        ...(rpcPort !== 0 ? { ports: { rpc: rpcPort } } : {}),
+      },
+    ],
+    epochTimeMs: config.application.devnetEpochTimeMs,
+    faucet: true,
+  })
+  writeFileAtomic(path, serializeGenesis(genesis), { mode: 0o600 })
+  return { genesis, path, created: true }
+}
+
+/** A network for a committee of one: there is nobody to talk to. */
+const soloNetwork: ConsensusNetwork = {
+  broadcast: () => {},
+  send: () => {},
+  request: () => Promise.reject(new FleekError('UNAVAILABLE', 'a committee of one has no peers')),
+}
+
+export class FleekNode {
+  readonly app: Application
+  readonly blockstore: Blockstore
+  readonly genesisPath: string
+  readonly nodeKey: Uint8Array
+  readonly metrics: NodeMetrics
+  rpcUrl = ''
+
+  readonly #options: NodeStartOptions
+  readonly #logger: Logger
+  readonly #storage: Storage
+  readonly #dagStore: LmdbDagStore
+  readonly #nodeSecret: Uint8Array
+  readonly #abort = new AbortController()
+  readonly #startedAtMs = Date.now()
+  readonly #waiters = new Map<string, Set<(r: Receipt) => void>>()
+  readonly #recent: Receipt[] = []
+  readonly #executedAt: Array<{ atMs: number; count: number }> = []
+  #consensus: Consensus | undefined
+  #rpc: RpcServer | undefined
+  #nextOwnNonce = 0
+  #signalledEpoch = -1
+  #epochTimer: ReturnType<typeof setInterval> | undefined
+  #closing: Promise<void> | undefined
+
+  private constructor(
+    options: NodeStartOptions,
+    parts: {
+      storage: Storage
+      app: Application
+      blockstore: Blockstore
+      dagStore: LmdbDagStore
+      nodeSecret: Uint8Array
+      nodeKey: Uint8Array
+      genesisPath: string
+    },
+  ) {
+    this.#options = options
+    this.#logger = options.logger
+    this.#storage = parts.storage
+    this.app = parts.app
+    this.blockstore = parts.blockstore
+    this.#dagStore = parts.dagStore
+    this.#nodeSecret = parts.nodeSecret
+    this.nodeKey = parts.nodeKey
+    this.genesisPath = parts.genesisPath
+    this.metrics = new NodeMetrics(new Registry(), { height: () => this.app.height(), peers: () => 0 })
+  }
+
+  /** Opens everything and starts consensus and the RPC server. */
+  static async start(options: NodeStartOptions): Promise<FleekNode> {
+    const { home, config, logger } = options
+    home.ensure()
+    const keystore = new Keystore({ dir: home.path(config.keystore.dir) })
+    const pass = options.passphrase !== undefined ? { passphrase: options.passphrase } : {}
+    const nodeKey = keystore.load('node', pass)
+    // The consensus key is checked now so that a wrong passphrase fails at start, not at the first checkpoint.
+    keystore.load('consensus', pass)
+    const nodePublic = keystore.publicKey('node')
+    const { genesis, path: genesisPath, created } = loadOrCreateGenesis(home, config, keystore)
+    if (created)
+      logger.info({ path: genesisPath, chainId: genesis.chainId }, 'created a single-node devnet genesis')
+
+    const storage = openLmdbStorage(home.path(config.storage.dir))
+    let app: Application
+    try {
+      app = Application.open(storage, genesis)
+    } catch (err) {
+      await storage.close()
+      throw err
+    }
+    const blockstore = Blockstore.open({
+      dir: home.path(config.blockstore.dir),
+      maxSizeBytes: config.blockstore.maxSizeBytes,
+    })
+    const dagStore = new LmdbDagStore(home.path(config.consensus.dir))
+    const node = new FleekNode(options, {
+      storage,
+      app,
+      blockstore,
+      dagStore,
+      nodeSecret: nodeKey.secret,
+      nodeKey: nodePublic,
+      genesisPath,
+    })
+    try {
+      await node.#startConsensus()
+      await node.#startRpc()
+      node.#startEpochDriver()
+    } catch (err) {
+      await node.close()
+      throw err
+    }
+    logger.info(
+      {
+        nodeId: base58btc.baseEncode(nodePublic),
+        rpc: node.rpcUrl,
+        height: app.height(),
+        epoch: app.epochInfo().epoch,
+      },
+      'node started',
+    )
+    return node
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal
+  }
+
+  get isCommitteeMember(): boolean {
+    const me = toHex(this.nodeKey)
+    return this.app.epochInfo().committee.some((m) => toHex(m) === me)
+  }
+
+  async #startConsensus(): Promise<void> {
+    const info = this.app.epochInfo()
+    if (!this.isCommitteeMember) {
+      this.#logger.warn({ epoch: info.epoch }, 'this node is not on the committee; it serves queries only')
+      return
+    }
+    const { config } = this.#options
+    const committee = { epoch: info.epoch, members: info.committee.map((publicKey) => ({ publicKey })) }
+    if (committee.members.length > 1)
+      throw new FleekError(
+        'USAGE',
+        `the committee has ${committee.members.length} members: a multi-node committee needs the network layer`,
+      )
+    const consensus = new Consensus(
+      {
+        maxBatchBytes: config.consensus.maxBatchBytes,
+        maxBatchDelayMs: config.consensus.maxBatchDelayMs,
+        maxHeaderDelayMs: config.consensus.maxHeaderDelayMs,
+        gcDepth: config.consensus.gcDepth,
+      },
+      {
+        committee,
+        keys: { secretKey: this.#nodeSecret, publicKey: this.nodeKey },
+        store: this.#dagStore,
+        network: soloNetwork,
+        logger: this.#logger.child({ component: 'consensus' }),
+      },
+    )
+    consensus.onCommit(async (sub, transactions) => {
+      this.#execute({
+        sequence: { epoch: committee.epoch, index: sub.index },
+        timestampMs: sub.timestampMs,
+        transactions,
+      })
+    })
+    consensus.start(this.#abort.signal)
+    this.#consensus = consensus
+  }
+
+  /** Executes one committed sub-DAG; a sub-DAG delivered again after a crash is skipped by the application. */
+  #execute(block: { sequence: BlockSequence; timestampMs: number; transactions: Uint8Array[] }): void {
+    if (this.app.hasExecuted(block.sequence)) return
+    let result: ExecuteBlockResult
+    try {
+      result = this.app.executeBlock(block)
+    } catch (err) {
+      this.#logger.fatal({ err, sequence: block.sequence }, 'block execution failed; stopping')
+      this.#options.onFatal?.(err)
+      void this.close()
+      throw err
+    }
+    const now = Date.now()
+    this.#executedAt.push({ atMs: now, count: result.receipts.length })
+    while (this.#executedAt.length > 0 && now - this.#executedAt[0].atMs > 10_000) this.#executedAt.shift()
+    for (const receipt of result.receipts) {
+      this.metrics.receipt(receipt.status)
+      this.#recent.push(receipt)
+      if (receipt.txHash === undefined) continue
+      const key = toHex(receipt.txHash)
+      const waiting = this.#waiters.get(key)
+      if (waiting) {
+        this.#waiters.delete(key)
+        for (const resolve of waiting) resolve(receipt)
+      }
+    }
+    if (this.#recent.length > RECENT_RECEIPTS) this.#recent.splice(0, this.#recent.length - RECENT_RECEIPTS)
+    this.#logger.debug(
+      { height: result.height, txs: result.receipts.length, stateRoot: toHex(result.stateRoot) },
+      'block executed',
+    )
+    if (result.newEpoch !== undefined) this.#logger.info({ epoch: result.newEpoch }, 'epoch changed')
+  }
+
+  async #startRpc(): Promise<void> {
+    const { config } = this.#options
+    const rpc = new RpcServer(
+      { address: config.rpc.address, port: config.rpc.port, maxBodyBytes: config.rpc.maxBodyBytes },
+      {
+        methods: createRpcMethods(this),
+        health: () => ({ status: 'ok', height: this.app.height(), epoch: this.app.epochInfo().epoch }),
+        metrics: () => this.metrics.render(),
+        onRequest: (method, outcome) => this.metrics.rpcRequest(method, outcome),
+        logger: this.#logger.child({ component: 'rpc' }),
+      },
+    )
+    this.rpcUrl = (await rpc.listen()).url
+    this.#rpc = rpc
+  }
+
+  /** Committee members sign ChangeEpoch once the epoch's time is up. */
+  #startEpochDriver(): void {
+    const tick = (): void => {
+      if (this.#abort.signal.aborted || this.#consensus === undefined) return
+      const info = this.app.epochInfo()
+      if (Date.now() < info.epochEndMs || this.#signalledEpoch === info.epoch) return
+      const me = toHex(this.nodeKey)
+      if (info.readyToChange.some((m) => toHex(m) === me)) return
+      this.#signalledEpoch = info.epoch
+      try {
+        this.submitOwn({ method: 'ChangeEpoch', args: { epoch: info.epoch } })
+        this.#logger.info({ epoch: info.epoch }, 'signalled the end of the epoch')
+      } catch (err) {
+        this.#signalledEpoch = -1
+        this.#logger.warn({ err }, 'could not signal the end of the epoch')
+      }
+    }
+    const info = this.app.epochInfo()
+    const periodMs = Math.max(100, Math.min(1000, Math.floor((info.epochEndMs - info.epochStartMs) / 20)))
+    this.#epochTimer = setInterval(tick, periodMs)
+    this.#epochTimer.unref()
+  }
+
+  /** Signs a transaction with the node key and submits it. */
+  submitOwn(call: MethodCall): string {
+    const stored = this.app.node(this.nodeKey)?.nonce ?? 0
+    this.#nextOwnNonce = Math.max(this.#nextOwnNonce, stored + 1)
+    const tx = signTransaction(
+      { sender: { node: this.nodeKey }, nonce: this.#nextOwnNonce++, chainId: this.app.chainId(), ...call },
+      { kind: 'node', secret: this.#nodeSecret },
+    )
+    return this.submit(encodeTransaction(tx)).txHash
+  }
+
+  /**
+   * Admits an encoded, signed transaction: it must decode, name this chain and carry a valid
+   * signature. Resubmitting a known transaction is harmless (its hash comes back).
+   */
+  submit(bytes: Uint8Array): { txHash: string; known: boolean } {
+    let tx: Transaction
+    try {
+      tx = decodeTransaction(bytes)
+    } catch (err) {
+      throw err instanceof FleekError
+        ? err
+        : new FleekError('INVALID_INPUT', 'the transaction does not decode')
+    }
+    if (tx.payload.chainId !== this.app.chainId())
+      throw new FleekError(
+        'INVALID_INPUT',
+        `wrong chain id ${tx.payload.chainId} (this chain is ${this.app.chainId()})`,
+      )
+    const digest = computeTransactionDigest(tx.payload)
+    if (!verifyTransaction(tx, digest))
+      throw new FleekError('INVALID_INPUT', 'the transaction signature does not verify')
+    const txHash = toHex(digest)
+    if (this.app.receipt(digest) !== undefined) return { txHash, known: true }
+    if (this.#consensus === undefined)
+      throw new FleekError(
+        'UNAVAILABLE',
+        'this node is not on the committee and cannot forward transactions yet',
+      )
+    this.#consensus.submit(bytes)
+    return { txHash, known: false }
+  }
+
+  /** Resolves with the receipt of `txHash` once executed, or undefined after `timeoutMs`. */
+  waitForReceipt(txHash: string, timeoutMs: number, signal?: AbortSignal): Promise<Receipt | undefined> {
+    const existing = this.app.receipt(txHash)
+    if (existing !== undefined) return Promise.resolve(existing)
+    return new Promise((resolve) => {
+      const set = this.#waiters.get(txHash) ?? new Set()
+      this.#waiters.set(txHash, set)
+      const done = (r: Receipt | undefined): void => {
+        clearTimeout(timer)
+        set.delete(done)
+        if (set.size === 0 && this.#waiters.get(txHash) === set) this.#waiters.delete(txHash)
+        resolve(r)
+      }
+      const timer = setTimeout(() => done(undefined), timeoutMs)
+      timer.unref()
+      signal?.addEventListener('abort', () => done(undefined), { once: true })
+      this.#abort.signal.addEventListener('abort', () => done(undefined), { once: true })
+      set.add(done)
+    })
+  }
+
+  status(): NodeStatus {
+    const info = this.app.epochInfo()
+    const now = Date.now()
+    const windowed = this.#executedAt.filter((e) => now - e.atMs <= 5000)
+    const count = windowed.reduce((a, e) => a + e.count, 0)
+    const blobs = this.blockstore.list()
+    return {
+      nodeId: base58btc.baseEncode(this.nodeKey),
+      peerId: peerIdFromEd25519(this.nodeKey),
+      chainId: this.app.chainId(),
+      rpcUrl: this.rpcUrl,
+      epoch: info.epoch,
+      epochEndMs: info.epochEndMs,
+      height: this.app.height(),
+      stateRoot: toHex(this.app.stateRoot()),
+      committee: info.committee.map((k) => base58btc.baseEncode(k)),
+      isCommitteeMember: this.isCommitteeMember,
+      peers: 0,
+      txPerSecond: count / 5,
+      recentReceipts: this.#recent.map((r) => ({
+        txHash: r.txHash ? toHex(r.txHash) : '',
+        method: r.method ?? '?',
+        status: r.status,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+        height: r.height,
+      })),
+      content: { blobs: blobs.length, bytes: blobs.reduce((a, b) => a + b.sizeBytes, 0) },
+      startedAtMs: this.#startedAtMs,
+    }
+  }
+
+  /** Stops everything in reverse order; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#abort.abort()
+      if (this.#epochTimer) clearInterval(this.#epochTimer)
+      await this.#rpc?.close()
+      await this.#consensus?.close()
+      await this.#dagStore.close()
+      await this.#storage.close()
+      this.#logger.info({}, 'node stopped')
+    })()
+    return this.#closing
+  }
+}
