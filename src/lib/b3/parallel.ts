@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { FleekError } from '../errors.ts'
-import { CHUNK_LEN } from './constants.ts'
+import { CHUNK_LEN, DERIVE_KEY_MATERIAL, KEYED_HASH } from './constants.ts'
 import { getEngine } from './engine.ts'
 import { checkBytes, HASH_MODE, type HashMode } from './mode.ts'
 import { loadWasmBackend } from './wasm/index.ts'
@@ -38,9 +38,15 @@ function startWorkerThread(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parallel-worker.js', import.meta.url))
   // Running from the TypeScript sources through tsx: Node 20 workers do not get tsx's loader hooks from
   // `--import tsx` (privatenumber/tsx#354), so the worker registers them before importing its entry.
-  const tsxApi = import.meta.resolve('tsx/esm/api')
-  const entry = new URL('./parallel-worker.ts', import.meta.url).href
-  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
+  // Without tsx (a runtime that strips types itself), the entry is started as it is.
+  const entry = new URL('./parallel-worker.ts', import.meta.url)
+  let tsxApi: string
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api')
+  } catch {
+    return new Worker(entry)
+  }
+  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
   return new Worker(code, { eval: true })
 }
 
@@ -118,6 +124,7 @@ export class B3Pool {
   /** The BLAKE3 hash of `input` (32 bytes), or its keyed / derive-key output under `mode`. */
   async hash(input: Uint8Array, mode: HashMode = HASH_MODE): Promise<Uint8Array> {
     checkBytes(input, 'input')
+    checkMode(mode)
     this.#checkOpen()
     const out = new Uint8Array(32)
     const merger = loadWasmBackend()
@@ -142,6 +149,7 @@ export class B3Pool {
   ): Promise<Uint8Array> {
     checkBytes(input, 'input')
     checkLog2ChunksPerBlock(log2ChunksPerBlock)
+    checkMode(mode)
     this.#checkOpen()
     const blockBytes = CHUNK_LEN * 2 ** log2ChunksPerBlock
     if (input.length < PARALLEL_MIN_BYTES || loadWasmBackend() === undefined)
@@ -267,16 +275,20 @@ export class B3Pool {
     if (this.#queue.length === 0 && this.#workers.every((w) => w.inFlight.size === 0)) this.#freeStaging = []
   }
 
-  /** A worker died: its pieces fail, it leaves the pool, and a new one starts if work remains. */
+  /**
+   * A worker died: it leaves the pool, and its pieces and the queued ones fail (whatever killed it, a
+   * module that does not load or memory, would likely kill the next one too). The next job starts anew.
+   */
   #fail(entry: PoolWorker, err: Error): void {
     const index = this.#workers.indexOf(entry)
     if (index < 0) return
     this.#workers.splice(index, 1)
-    for (const { piece } of entry.inFlight.values())
-      piece.reject(new FleekError('INTERNAL', `BLAKE3 worker failed: ${err.message}`, { cause: err }))
+    const failed = () => new FleekError('INTERNAL', `BLAKE3 worker failed: ${err.message}`, { cause: err })
+    for (const { piece } of entry.inFlight.values()) piece.reject(failed())
     entry.inFlight.clear()
+    for (const piece of this.#queue) piece.reject(failed())
+    this.#queue = []
     void entry.worker.terminate()
-    this.#pump()
   }
 }
 
@@ -303,6 +315,17 @@ function choosePieceBytes(length: number, threads: number): number {
   let piece = MIN_PIECE_BYTES
   while (piece * 2 <= target && piece < MAX_PIECE_BYTES) piece *= 2
   return piece
+}
+
+function checkMode(mode: HashMode): void {
+  const { key, flags } = mode
+  if (!(key instanceof Uint32Array) || key.length !== 8)
+    throw new FleekError('INVALID_INPUT', 'mode.key must be 8 words (Uint32Array)')
+  if (flags !== 0 && flags !== KEYED_HASH && flags !== DERIVE_KEY_MATERIAL)
+    throw new FleekError(
+      'INVALID_INPUT',
+      `mode.flags must be 0, KEYED_HASH or DERIVE_KEY_MATERIAL, got ${String(flags)}`,
+    )
 }
 
 function checkLog2ChunksPerBlock(k: number): void {

@@ -120,6 +120,9 @@ test('bad arguments are refused with INVALID_INPUT', async () => {
   await assert.rejects(pool.blockCvs(data, -1), invalid)
   await assert.rejects(pool.blockCvs(data, 2.5), invalid)
   await assert.rejects(pool.hash('text' as unknown as Uint8Array), invalid)
+  await assert.rejects(pool.hash(data, { key: new Uint32Array(7), flags: 0 }), invalid)
+  await assert.rejects(pool.hash(data, { key: IV, flags: 8 }), invalid)
+  await assert.rejects(pool.blockCvs(data, 8, { key: IV, flags: 3 }), invalid)
 })
 
 test('close() is idempotent and later work is refused', async () => {
