@@ -77,21 +77,22 @@ export default class ContentGet extends FleekCommand<typeof ContentGet> {
         totalBytes: info.sizeBytes,
         enabled: !this.jsonEnabled(),
       })
+      const read = store.read(hash, { onBytes: (n) => progress.add(n) })
       try {
         if (output === '-') {
-          await writeToStdout(store.read(hash), (n) => progress.add(n))
+          await writeToStdout(read)
           return result
         }
         const path = resolve(output)
         result.output = path
         if (info.kind === 'directory' && !this.flags.tar) {
-          const counts = await extractDirectory(store.read(hash), path)
+          const counts = await extractDirectory(read, path)
           result.files = counts.files
           result.folders = counts.folders
           progress.done()
           this.log(`restored ${counts.files} files and ${counts.folders} folders into ${path}`)
         } else {
-          await writeFileFromStream(store.read(hash), path, (n) => progress.add(n))
+          await writeFileFromStream(read, path)
           progress.done()
           this.log(`wrote ${info.sizeBytes} bytes to ${path}`)
         }

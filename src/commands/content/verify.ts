@@ -25,7 +25,7 @@ export default class ContentVerify extends FleekCommand<typeof ContentVerify> {
       const progress = new Progress({ label: 'verifying', totalBytes: size, enabled: !this.jsonEnabled() })
       let checked
       try {
-        checked = await store.verify(hash)
+        checked = await store.verify(hash, { onBytes: (n) => progress.add(n) })
       } finally {
         progress.done()
       }

@@ -76,6 +76,8 @@ export interface ReadOptions {
   signal?: AbortSignal
   /** Record the read as an access (for LRU); default true. */
   touch?: boolean
+  /** Called with each verified block's byte count (for progress). */
+  onBytes?: (bytes: number) => void
 }
 
 /**
@@ -474,6 +476,7 @@ export class Blockstore {
             const bytes = group.bytes.subarray(at, at + length)
             checkBlock(tree, i, bytes, what, scratch)
             const proof = i === start ? newProof(blockTree, i) : resumeProof(blockTree, i)
+            options.onBytes?.(bytes.length)
             yield { index: i, proof, bytes }
           }
         }
