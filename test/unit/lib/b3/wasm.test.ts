@@ -1,11 +1,14 @@
 // The WebAssembly SIMD engine against the official vectors, hash-wasm and the TypeScript engine.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { createBLAKE3 } from 'hash-wasm'
+import * as prettier from 'prettier'
 import { IV, KEYED_HASH, DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL } from '../../../../src/lib/b3/constants.ts'
 import { tsBackend } from '../../../../src/lib/b3/ts-backend.ts'
 import { loadWasmBackend, type WasmB3Backend } from '../../../../src/lib/b3/wasm/index.ts'
@@ -56,6 +59,25 @@ test('the module loads and names itself', () => {
   if (wasm === undefined) return
   assert.equal(wasm.name, 'wasm-simd')
   assert.equal(loadWasmBackend(), wasm, 'the loader caches its instance')
+})
+
+test('assembly/blake3.ts is what assembly/generate.mjs writes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleek-b3-gen-'))
+  try {
+    const committedPath = join(repoRoot, 'src/lib/b3/wasm/assembly/blake3.ts')
+    const generatedPath = join(dir, 'blake3.ts')
+    execFileSync(process.execPath, ['src/lib/b3/wasm/assembly/generate.mjs', generatedPath], {
+      cwd: repoRoot,
+    })
+    const options = { ...(await prettier.resolveConfig(committedPath)), filepath: committedPath }
+    const generated = await prettier.format(readFileSync(generatedPath, 'utf8'), options)
+    assert.ok(
+      generated === readFileSync(committedPath, 'utf8'),
+      'run generate.mjs and prettier (see its header)',
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('official vectors: hash, keyed hash, derive key (first 32 bytes)', (t) => {
