@@ -68,29 +68,26 @@ const CHUNK_BYTES = 1024
 const WINDOW_BYTES = 1 << 20
 const PAGE_BYTES = 65536
 
-const moduleUrl = new URL('./build/blake3.wasm', import.meta.url)
+/** The module scripts/build-b3-wasm.js builds (copied beside the compiled loader in dist). */
+const defaultModuleUrl = new URL('./build/blake3.wasm', import.meta.url)
 
-let compiled: WasmModule | null | undefined
+const compiled = new Map<string, WasmModule | null>()
 let cached: WasmB3Backend | null | undefined
 
-/** Compiles build/blake3.wasm once; null when it is missing or this runtime has no WebAssembly SIMD. */
-function compileModule(): WasmModule | null {
-  if (compiled !== undefined) return compiled
-  let bytes: Buffer
+/** Compiles the module at `url` once; null when the file is missing or this runtime has no WebAssembly SIMD. */
+function compileModule(url: URL): WasmModule | null {
+  const known = compiled.get(url.href)
+  if (known !== undefined) return known
+  let module: WasmModule | null
   try {
-    bytes = readFileSync(moduleUrl)
+    module = new WasmJs.Module(readFileSync(url))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (compiled = null)
-    throw err
+    // ENOENT: not built. CompileError: no SIMD here (or a corrupt build). Either way the TS engine serves.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof WasmJs.CompileError)) throw err
+    module = null
   }
-  try {
-    compiled = new WasmJs.Module(bytes)
-  } catch (err) {
-    // A CompileError here means no SIMD (or a corrupt build): the TypeScript engine takes over.
-    if (err instanceof WasmJs.CompileError) return (compiled = null)
-    throw err
-  }
-  return compiled
+  compiled.set(url.href, module)
+  return module
 }
 
 /** The WASM engine (one instance per thread, created on first use), or undefined where unavailable. */
@@ -99,9 +96,12 @@ export function loadWasmBackend(): WasmB3Backend | undefined {
   return cached ?? undefined
 }
 
-/** A new, independent instance of the WASM engine (its own memory), or undefined where unavailable. */
-export function createWasmBackend(): WasmB3Backend | undefined {
-  const module = compileModule()
+/**
+ * A new, independent instance of the WASM engine (its own memory), or undefined where unavailable.
+ * `moduleUrl` is for tests; the default is the module the build produced.
+ */
+export function createWasmBackend(moduleUrl: URL = defaultModuleUrl): WasmB3Backend | undefined {
+  const module = compileModule(moduleUrl)
   if (module === null) return undefined
   const wasm = new WasmJs.Instance(module, {}).exports as unknown as B3WasmExports
 

@@ -1,17 +1,17 @@
 // The WebAssembly SIMD engine against the official vectors, hash-wasm and the TypeScript engine.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { createBLAKE3 } from 'hash-wasm'
 import * as prettier from 'prettier'
 import { IV, KEYED_HASH, DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL } from '../../../../src/lib/b3/constants.ts'
 import { tsBackend } from '../../../../src/lib/b3/ts-backend.ts'
-import { loadWasmBackend, type WasmB3Backend } from '../../../../src/lib/b3/wasm/index.ts'
+import { createWasmBackend, loadWasmBackend, type WasmB3Backend } from '../../../../src/lib/b3/wasm/index.ts'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
@@ -59,6 +59,25 @@ test('the module loads and names itself', () => {
   if (wasm === undefined) return
   assert.equal(wasm.name, 'wasm-simd')
   assert.equal(loadWasmBackend(), wasm, 'the loader caches its instance')
+})
+
+test('no engine (undefined, not an error) when the module is missing or does not compile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleek-b3-wasm-'))
+  try {
+    assert.equal(createWasmBackend(pathToFileURL(join(dir, 'missing.wasm'))), undefined)
+    // A module that does not compile (a truncated type section), as ours does where there is no SIMD.
+    const broken = join(dir, 'broken.wasm')
+    writeFileSync(
+      broken,
+      Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00),
+    )
+    assert.equal(createWasmBackend(pathToFileURL(broken)), undefined)
+    const fresh = createWasmBackend()
+    if (fresh !== undefined)
+      assert.notEqual(fresh, loadWasmBackend(), 'createWasmBackend makes a new instance')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('assembly/blake3.ts is what assembly/generate.mjs writes', async () => {
