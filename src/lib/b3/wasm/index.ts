@@ -48,10 +48,10 @@ interface B3WasmExports {
 /** The WASM engine: a B3Backend plus the parent merge of many chaining values in one call. */
 export interface WasmB3Backend extends B3Backend {
   /**
-   * Merges the `cvs.length / 32` ≥ 1 (≥ 2 with `root`) chaining values of consecutive sibling subtrees (each a whole
-   * power-of-two subtree of the same size, the last possibly smaller) into the chaining value of the
-   * left-heavy tree above them; with `root` the top parent is ROOT-finalised (the hash). Writes 32 bytes
-   * to `out` at `outOffset` and returns `out`. `cvs` is not modified.
+   * Merges the `cvs.length / 32` chaining values (≥ 1, or ≥ 2 with `root`) of consecutive sibling
+   * subtrees (each a whole power-of-two subtree of the same size, the last possibly smaller) into the
+   * chaining value of the left-heavy tree above them; with `root` the top parent is ROOT-finalised (the
+   * hash). Writes 32 bytes to `out` at `outOffset` and returns `out`. `cvs` is not modified.
    */
   mergeCvs(
     cvs: Uint8Array,
@@ -170,6 +170,8 @@ export function createWasmBackend(moduleUrl: URL = defaultModuleUrl): WasmB3Back
           'INVALID_INPUT',
           'mergeCvs: one chaining value cannot be ROOT-finalised; hash its input',
         )
+      if (!(key instanceof Uint32Array) || key.length !== 8)
+        throw new FleekError('INVALID_INPUT', 'mergeCvs: key must be 8 words (Uint32Array)')
       if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + 32 > out.length)
         throw new FleekError('INVALID_INPUT', 'mergeCvs: out has no room for 32 bytes at outOffset')
       reserve(windowCvsPtr + cvs.length)

@@ -266,4 +266,5 @@ test('bad arguments are refused with INVALID_INPUT', (t) => {
   assert.throws(() => wasm.mergeCvs(new Uint8Array(0), IV, 0, false, out, 0), invalid)
   assert.throws(() => wasm.mergeCvs(new Uint8Array(32), IV, 0, true, out, 0), invalid)
   assert.throws(() => wasm.mergeCvs(new Uint8Array(64), IV, 0, true, out, 1), invalid)
+  assert.throws(() => wasm.mergeCvs(new Uint8Array(64), IV.subarray(1), 0, true, out, 0), invalid)
 })
