@@ -30,8 +30,8 @@ const MAX_IN_FLIGHT_PER_WORKER = 4
 const STAGING_BUDGET_BYTES = 64 << 20
 /** How long close() lets a worker finish its piece before terminating it. */
 const STOP_TIMEOUT_MS = 5000
-/** Largest block for blockCvs: 2^20 chunks (1 GiB). */
-const MAX_LOG2_CHUNKS_PER_BLOCK = 20
+/** Largest block for blockCvs: 2^12 chunks (4 MiB, one piece), so staging areas stay piece-sized. */
+const MAX_LOG2_CHUNKS_PER_BLOCK = 12
 
 /** Starts one worker on parallel-worker.{js,ts}, beside this file. */
 function startWorkerThread(): Worker {
@@ -121,7 +121,10 @@ export class B3Pool {
     this.#inFlightPerWorker = Math.max(2, Math.min(MAX_IN_FLIGHT_PER_WORKER, budget))
   }
 
-  /** The BLAKE3 hash of `input` (32 bytes), or its keyed / derive-key output under `mode`. */
+  /**
+   * The BLAKE3 hash of `input` (32 bytes), or its keyed / derive-key output under `mode`. `input` must
+   * not change until the promise settles (workers read it while the caller waits).
+   */
   async hash(input: Uint8Array, mode: HashMode = HASH_MODE): Promise<Uint8Array> {
     checkBytes(input, 'input')
     checkMode(mode)

@@ -119,6 +119,7 @@ test('bad arguments are refused with INVALID_INPUT', async () => {
   assert.throws(() => new B3Pool({ threads: 1.5 }), invalid)
   await assert.rejects(pool.blockCvs(data, -1), invalid)
   await assert.rejects(pool.blockCvs(data, 2.5), invalid)
+  await assert.rejects(pool.blockCvs(data, 13), invalid)
   await assert.rejects(pool.hash('text' as unknown as Uint8Array), invalid)
   await assert.rejects(pool.hash(data, { key: new Uint32Array(7), flags: 0 }), invalid)
   await assert.rejects(pool.hash(data, { key: IV, flags: 8 }), invalid)
