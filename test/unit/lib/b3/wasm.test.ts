@@ -8,7 +8,6 @@ import { test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { createBLAKE3 } from 'hash-wasm'
-import * as prettier from 'prettier'
 import { IV, KEYED_HASH, DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL } from '../../../../src/lib/b3/constants.ts'
 import { tsBackend } from '../../../../src/lib/b3/ts-backend.ts'
 import { createWasmBackend, loadWasmBackend, type WasmB3Backend } from '../../../../src/lib/b3/wasm/index.ts'
@@ -80,24 +79,6 @@ test('no engine (undefined, not an error) when the module is missing or does not
   }
 })
 
-test('assembly/blake3.ts is what assembly/generate.mjs writes', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fleek-b3-gen-'))
-  try {
-    const committedPath = join(repoRoot, 'src/lib/b3/wasm/assembly/blake3.ts')
-    const generatedPath = join(dir, 'blake3.ts')
-    execFileSync(process.execPath, ['src/lib/b3/wasm/assembly/generate.mjs', generatedPath], {
-      cwd: repoRoot,
-    })
-    const options = { ...(await prettier.resolveConfig(committedPath)), filepath: committedPath }
-    const generated = await prettier.format(readFileSync(generatedPath, 'utf8'), options)
-    assert.ok(
-      generated === readFileSync(committedPath, 'utf8'),
-      'run generate.mjs and prettier (see its header)',
-    )
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
 
 test('official vectors: hash, keyed hash, derive key (first 32 bytes)', (t) => {
   if (!existsSync(vectorsUrl)) return t.skip(`vectors absent: ${fileURLToPath(vectorsUrl)}`)

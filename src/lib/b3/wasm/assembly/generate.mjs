@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-// Writes blake3.ts (AssemblyScript) beside this file: the BLAKE3 compression unrolled over its 7 rounds,
+// Writes the engine's AssemblyScript (by default ../build/blake3.ts, git-ignored; the build runs this): the BLAKE3 compression unrolled over its 7 rounds,
 // once as a 4-lane WebAssembly SIMD kernel (state word j of 4 inputs in one v128, message words
 // transposed, as the reference implementation's hash_many) and once as a scalar u32 version. The
 // unrolling is what makes it fast (all state and message words stay in locals), and writing 7×8 G
-// calls by hand is where mistakes hide, hence this generator. Run it after editing (a unit test checks
-// that blake3.ts is what it generates):
-//   node src/lib/b3/wasm/assembly/generate.mjs && npx prettier --write src/lib/b3/wasm/assembly/blake3.ts
-// An optional argument names another output file.
+// calls by hand is where mistakes hide, hence this generator: it is the engine's source.
+// `npm run build` runs it, then asc. An optional argument names another output file.
 import { writeFileSync } from 'node:fs'
 
 const PERM = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8]
@@ -309,4 +307,4 @@ export function subtree(ptr: usize, len: i32, counter: f64, keyPtr: usize, flags
   mergeCvs(cvs, n, keyPtr, flags, root, out)
 }
 `
-writeFileSync(process.argv[2] ?? new URL('./blake3.ts', import.meta.url), source)
+writeFileSync(process.argv[2] ?? new URL('../build/blake3.ts', import.meta.url), source)
