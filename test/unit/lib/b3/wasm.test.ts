@@ -79,7 +79,6 @@ test('no engine (undefined, not an error) when the module is missing or does not
   }
 })
 
-
 test('official vectors: hash, keyed hash, derive key (first 32 bytes)', (t) => {
   if (!existsSync(vectorsUrl)) return t.skip(`vectors absent: ${fileURLToPath(vectorsUrl)}`)
   const wasm = getWasm(t)
