@@ -1,0 +1,190 @@
+// `npm run bench node`: signed transactions per second executed by one node, beside the machine's raw
+// signature-verify rate for the same key type measured in the same run.
+//   - verify:   secp256k1 recovery (account transfers) and ed25519 verify (node transactions), alone
+//   - executor: Application.executeBlock on a real lmdb store, blocks of 500 (decode, verify, execute,
+//               state root, commit)
+//   - end to end: a real `fleek node run` process; transfers submitted over JSON-RPC, receipts awaited
+//   - RSS of that process idle and under the load
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { derivePublicKey, ethAddress, generateKey, type SecretKey } from '../src/lib/keys/index.ts'
+import { verifyNode } from '../src/lib/keys/index.ts'
+import { recoverAccountAddress } from '../src/lib/keys/index.ts'
+import {
+  type MethodCall,
+  computeTransactionDigest,
+  decodeTransaction,
+  encodeTransaction,
+  signTransaction,
+} from '../src/lib/tx/index.ts'
+import { Application, createDevnetGenesis } from '../src/node/application/index.ts'
+import { openLmdbStorage } from '../src/node/storage/index.ts'
+import { decodeKeyFile } from '../src/lib/keys/index.ts'
+import { rpc, startNode } from '../test/helpers/node-process.ts'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const CHAIN_ID = 1337
+
+function signedBatch(
+  key: SecretKey,
+  count: number,
+  call: (i: number) => MethodCall,
+  firstNonce = 1,
+): Uint8Array[] {
+  const sender =
+    key.kind === 'account'
+      ? { account: ethAddress(derivePublicKey(key)).toLowerCase() }
+      : { node: derivePublicKey(key) }
+  return Array.from({ length: count }, (_, i) =>
+    encodeTransaction(
+      signTransaction(
+        { sender, nonce: firstNonce + i, chainId: CHAIN_ID, ...call(i) },
+        { kind: key.kind as 'account' | 'node', secret: key.secret },
+      ),
+    ),
+  )
+}
+
+function rate(count: number, fn: () => void): number {
+  const start = performance.now()
+  fn()
+  return count / ((performance.now() - start) / 1000)
+}
+
+function measureVerify(txs: Uint8Array[]): number {
+  const decoded = txs.map((b) => decodeTransaction(b))
+  const digests = decoded.map((t) => computeTransactionDigest(t.payload))
+  return rate(decoded.length, () => {
+    decoded.forEach((t, i) => {
+      if ('account' in t.payload.sender) recoverAccountAddress(digests[i], t.signature)
+      else verifyNode(t.payload.sender.node, digests[i], t.signature)
+    })
+  })
+}
+
+function measureExecutor(nodeKey: SecretKey, owner: SecretKey, txs: Uint8Array[], dir: string): number {
+  const genesis = createDevnetGenesis({
+    nodes: [
+      {
+        owner: ethAddress(derivePublicKey(owner)),
+        publicKey: derivePublicKey(nodeKey),
+        consensusKey: derivePublicKey(generateKey('consensus')),
+      },
+    ],
+    chainId: CHAIN_ID,
+    epochStartMs: 1_000_000,
+    epochTimeMs: 3_600_000,
+    ownerBalance: 1_000_000n,
+  })
+  const storage = openLmdbStorage(dir)
+  const app = Application.open(storage, genesis)
+  let failed = 0
+  const r = rate(txs.length, () => {
+    for (let i = 0; i < txs.length; i += 500) {
+      const { receipts } = app.executeBlock({ transactions: txs.slice(i, i + 500), timestampMs: 1_000_001 })
+      failed += receipts.filter((x) => x.status !== 'success').length
+    }
+  })
+  void storage.close()
+  if (failed > 0) throw new Error(`${failed} transactions did not succeed in the executor run`)
+  return r
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return kb / 1024
+}
+
+async function measureEndToEnd(
+  count: number,
+): Promise<{ txPerSec: number; idleRssMb: number; loadedRssMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleek-bench-node-'))
+  const node = await startNode(['--rpc-port', '0'], { env: { FLEEK_HOME: dir } })
+  try {
+    await new Promise((r) => setTimeout(r, 2000)) // let start-up garbage settle before reading idle RSS
+    const idleRssMb = rssMb(node.child.pid!)
+    const owner = decodeKeyFile(readFileSync(join(dir, 'keys', 'account.json'), 'utf8'), 'account', {})
+    const to = ethAddress(derivePublicKey(generateKey('account'))).toLowerCase()
+    const txs = signedBatch(owner, count, () => ({
+      method: 'Transfer',
+      args: { to, token: 'flk', amount: 1n },
+    }))
+    let peakRss = 0
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(node.child.pid!))), 100)
+    const start = performance.now()
+    const hashes: string[] = []
+    // Submit in order (nonces), several requests in flight.
+    for (let i = 0; i < txs.length; i += 50) {
+      const slice = txs.slice(i, i + 50)
+      for (const tx of slice)
+        hashes.push((await rpc<{ txHash: string }>(node.rpcUrl, 'flk_send_txn', [hex(tx)])).txHash)
+    }
+    await Promise.all(
+      hashes.map((h) =>
+        rpc<{ status: string }>(node.rpcUrl, 'flk_wait_receipt', { hash: h, timeoutMs: 60_000 }),
+      ),
+    )
+    const seconds = (performance.now() - start) / 1000
+    clearInterval(sampler)
+    return { txPerSec: count / seconds, idleRssMb, loadedRssMb: peakRss }
+  } finally {
+    await node.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export async function run(): Promise<void> {
+  const owner = generateKey('account')
+  const nodeKey = generateKey('node')
+  const to = ethAddress(derivePublicKey(generateKey('account'))).toLowerCase()
+  const transfers = signedBatch(owner, 2000, () => ({
+    method: 'Transfer',
+    args: { to, token: 'flk', amount: 1n },
+  }))
+  const nodeTxs = signedBatch(nodeKey, 5000, () => ({ method: 'IncrementNonce', args: {} }))
+
+  const verifySecp = measureVerify(transfers)
+  const verifyEd = measureVerify(nodeTxs)
+  const dir = mkdtempSync(join(tmpdir(), 'fleek-bench-exec-'))
+  let execTransfers: number
+  let execNode: number
+  try {
+    execTransfers = measureExecutor(nodeKey, owner, transfers, join(dir, 'a'))
+    execNode = measureExecutor(nodeKey, owner, nodeTxs, join(dir, 'b'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const e2e = await measureEndToEnd(1000)
+
+  const rows = [
+    ['secp256k1 recover (raw)', verifySecp, 1],
+    ['executor: transfers (secp256k1)', execTransfers, execTransfers / verifySecp],
+    ['end to end over RPC: transfers', e2e.txPerSec, e2e.txPerSec / verifySecp],
+    ['ed25519 verify (raw)', verifyEd, 1],
+    ['executor: node txs (ed25519)', execNode, execNode / verifyEd],
+  ] as const
+  console.log('\nnode: signed transactions per second (ratio to the raw verify rate of the same key type)')
+  console.log('| what | tx/s | ratio |')
+  console.log('| --- | ---: | ---: |')
+  for (const [what, value, ratio] of rows)
+    console.log(`| ${what} | ${value.toFixed(0)} | ${ratio.toFixed(2)} |`)
+  console.log(
+    `| fleek node run RSS idle / under load | ${e2e.idleRssMb.toFixed(0)} MB / ${e2e.loadedRssMb.toFixed(0)} MB | |`,
+  )
+  console.log(
+    JSON.stringify({
+      bench: 'node',
+      verifySecp256k1PerSec: Math.round(verifySecp),
+      verifyEd25519PerSec: Math.round(verifyEd),
+      executorTransfersPerSec: Math.round(execTransfers),
+      executorNodeTxPerSec: Math.round(execNode),
+      endToEndTransfersPerSec: Math.round(e2e.txPerSec),
+      executorVsVerify: Number((execTransfers / verifySecp).toFixed(3)),
+      idleRssMb: Math.round(e2e.idleRssMb),
+      loadedRssMb: Math.round(e2e.loadedRssMb),
+    }),
+  )
+}
