@@ -116,11 +116,26 @@ async function measureEndToEnd(
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(node.child.pid!))), 100)
     const start = performance.now()
     const hashes: string[] = []
-    // Submit in order (nonces), several requests in flight.
-    for (let i = 0; i < txs.length; i += 50) {
-      const slice = txs.slice(i, i + 50)
-      for (const tx of slice)
-        hashes.push((await rpc<{ txHash: string }>(node.rpcUrl, 'flk_send_txn', [hex(tx)])).txHash)
+    // Submit in nonce order as JSON-RPC batches (a batch is admitted in order).
+    for (let i = 0; i < txs.length; i += 100) {
+      const batch = txs.slice(i, i + 100).map((tx, j) => ({
+        jsonrpc: '2.0',
+        id: i + j,
+        method: 'flk_send_txn',
+        params: [hex(tx)],
+      }))
+      const res = await fetch(node.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      })
+      for (const r of (await res.json()) as Array<{
+        result?: { txHash: string }
+        error?: { message: string }
+      }>) {
+        if (r.result === undefined) throw new Error(`flk_send_txn failed: ${r.error?.message}`)
+        hashes.push(r.result.txHash)
+      }
     }
     await Promise.all(
       hashes.map((h) =>

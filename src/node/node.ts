@@ -57,6 +57,9 @@ export interface NodeStartOptions {
 
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const RECENT_RECEIPTS = 32
+const MAX_VERIFIED = 100_000
+const bytesKey = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
 /** The genesis the node runs: --genesis / [application] genesis, else the home's genesis.toml, else a new single-node devnet. */
 export function loadOrCreateGenesis(
@@ -117,6 +120,8 @@ export class FleekNode {
   readonly #startedAtMs = Date.now()
   readonly #waiters = new Map<string, Set<(r: Receipt) => void>>()
   readonly #recent: Receipt[] = []
+  /** Exact bytes of admitted transactions whose signatures were checked (execution skips the re-check). */
+  readonly #verified = new Set<string>()
   readonly #executedAt: Array<{ atMs: number; count: number }> = []
   #consensus: Consensus | undefined
   #rpc: RpcServer | undefined
@@ -258,13 +263,14 @@ export class FleekNode {
     if (this.app.hasExecuted(block.sequence)) return
     let result: ExecuteBlockResult
     try {
-      result = this.app.executeBlock(block)
+      result = this.app.executeBlock({ ...block, isVerified: (bytes) => this.#verified.has(bytesKey(bytes)) })
     } catch (err) {
       this.#logger.fatal({ err, sequence: block.sequence }, 'block execution failed; stopping')
       this.#options.onFatal?.(err)
       void this.close()
       throw err
     }
+    for (const bytes of block.transactions) this.#verified.delete(bytesKey(bytes))
     const now = Date.now()
     this.#executedAt.push({ atMs: now, count: result.receipts.length })
     while (this.#executedAt.length > 0 && now - this.#executedAt[0].atMs > 10_000) this.#executedAt.shift()
@@ -365,6 +371,8 @@ export class FleekNode {
         'UNAVAILABLE',
         'this node is not on the committee and cannot forward transactions yet',
       )
+    if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear()
+    this.#verified.add(bytesKey(bytes))
     this.#consensus.submit(bytes)
     return { txHash, known: false }
   }

@@ -105,7 +105,13 @@ export class Application {
     block.transactions.forEach((bytes, index) => {
       const receipt = executeTransaction(
         state,
-        { chainId, height, index, timestampMs: block.timestampMs },
+        {
+          chainId,
+          height,
+          index,
+          timestampMs: block.timestampMs,
+          ...(block.isVerified !== undefined && { isVerified: block.isVerified }),
+        },
         bytes,
       )
       if (receipt.newEpoch !== undefined) newEpoch = receipt.newEpoch

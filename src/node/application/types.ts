@@ -208,6 +208,12 @@ export interface ExecuteBlockInput {
    * `hasExecuted` and never executed twice.
    */
   sequence?: BlockSequence
+  /**
+   * A cache of signature checks already made on these exact bytes (say at admission to the mempool).
+   * Keyed by the whole encoded transaction, signature included, so the outcome is the same as checking
+   * again: only the work is saved.
+   */
+  isVerified?: (bytes: Uint8Array) => boolean
 }
 
 export interface BlockSequence {
