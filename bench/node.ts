@@ -102,7 +102,9 @@ async function measureEndToEnd(
   count: number,
 ): Promise<{ txPerSec: number; idleRssMb: number; loadedRssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'fleek-bench-node-'))
-  const node = await startNode(['--rpc-port', '0'], { env: { FLEEK_HOME: dir } })
+  const node = await startNode(['--rpc-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'], {
+    env: { FLEEK_HOME: dir },
+  })
   try {
     await new Promise((r) => setTimeout(r, 2000)) // let start-up garbage settle before reading idle RSS
     const idleRssMb = rssMb(node.child.pid!)

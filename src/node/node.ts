@@ -3,16 +3,22 @@
  * (STYLE habit 3). `FleekNode.start` returns a running node; `close()` (or the AbortSignal) tears it
  * down in reverse order.
  *
- *   keystore → genesis → storage → application → blockstore → consensus (+ network) → rpc
+ *   keystore → genesis → storage → application → blockstore → network → consensus → rpc
+ *
+ * Consensus runs per epoch: each epoch's committee has its own DAG (in <consensus.dir>/epoch-N). When
+ * a block completes the epoch change, the node stops the old epoch's consensus, starts the new one
+ * (if it is still on the committee) and resubmits the transactions it had admitted that were not
+ * executed yet, so none is lost at the boundary; replay protection makes a repeat harmless.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 
 import { base58btc } from 'multiformats/bases/base58'
 import { Registry } from 'prom-client'
 
 import { FleekError, fromSystemError } from '../lib/errors.ts'
 import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
-import { ethAddress, peerIdFromEd25519 } from '../lib/keys/index.ts'
+import { ethAddress } from '../lib/keys/index.ts'
 import {
   type MethodCall,
   type Transaction,
@@ -34,8 +40,9 @@ import {
 } from './application/index.ts'
 import { Blockstore } from './blockstore/index.ts'
 import type { Config } from './config.ts'
-import { Consensus, type ConsensusNetwork } from './consensus/index.ts'
+import { Consensus } from './consensus/index.ts'
 import { LmdbDagStore } from './consensus/lmdb-store.ts'
+import { Network, type NodeRecord } from './network/index.ts'
 import type { NodeHome } from './home.ts'
 import { Keystore } from './keystore/index.ts'
 import type { Logger } from './logger.ts'
@@ -58,6 +65,7 @@ export interface NodeStartOptions {
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const RECENT_RECEIPTS = 32
 const MAX_VERIFIED = 100_000
+const MAX_PENDING = 100_000
 const bytesKey = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
@@ -96,12 +104,22 @@ export function loadOrCreateGenesis(
   return { genesis, path, created: true }
 }
 
-/** A network for a committee of one: there is nobody to talk to. */
-const soloNetwork: ConsensusNetwork = {
-  broadcast: () => {},
-  send: () => {},
-  request: () => Promise.reject(new FleekError('UNAVAILABLE', 'a committee of one has no peers')),
+/** Where a node of the registry is reachable for consensus: its host and primary port. */
+export function registryRecords(app: Application): NodeRecord[] {
+  return app.nodes().map((n) => ({
+    publicKey: n.publicKey,
+    multiaddrs: [
+      `/${/^\d+\.\d+\.\d+\.\d+$/.test(n.host) ? 'ip4' : n.host.includes(':') ? 'ip6' : 'dns4'}/${n.host}/tcp/${n.ports.primary}`,
+    ],
+  }))
 }
+
+/** Messages of another epoch than the running consensus: dropped quietly, kept when from the next one. */
+const epochOf = (err: unknown): number | undefined => {
+  const e = (err as FleekError | undefined)?.details?.messageEpoch
+  return typeof e === 'number' ? e : undefined
+}
+const MAX_EARLY_MESSAGES = 10_000
 
 export class FleekNode {
   readonly app: Application
@@ -114,7 +132,7 @@ export class FleekNode {
   readonly #options: NodeStartOptions
   readonly #logger: Logger
   readonly #storage: Storage
-  readonly #dagStore: LmdbDagStore
+  readonly #network: Network
   readonly #nodeSecret: Uint8Array
   readonly #abort = new AbortController()
   readonly #startedAtMs = Date.now()
@@ -123,7 +141,12 @@ export class FleekNode {
   /** Exact bytes of admitted transactions whose signatures were checked (execution skips the re-check). */
   readonly #verified = new Set<string>()
   readonly #executedAt: Array<{ atMs: number; count: number }> = []
-  #consensus: Consensus | undefined
+  #consensus: { epoch: number; consensus: Consensus; store: LmdbDagStore } | undefined
+  /** Transactions this node admitted and has not seen executed: resubmitted after an epoch change. */
+  readonly #pending = new Map<string, Uint8Array>()
+  /** Consensus messages from members already in the next epoch, replayed once this node is there. */
+  readonly #early: Array<{ epoch: number; from: string; bytes: Uint8Array }> = []
+  #switching: Promise<void> | undefined
   #rpc: RpcServer | undefined
   #nextOwnNonce = 0
   #signalledEpoch = -1
@@ -136,7 +159,7 @@ export class FleekNode {
       storage: Storage
       app: Application
       blockstore: Blockstore
-      dagStore: LmdbDagStore
+      network: Network
       nodeSecret: Uint8Array
       nodeKey: Uint8Array
       genesisPath: string
@@ -147,11 +170,14 @@ export class FleekNode {
     this.#storage = parts.storage
     this.app = parts.app
     this.blockstore = parts.blockstore
-    this.#dagStore = parts.dagStore
+    this.#network = parts.network
     this.#nodeSecret = parts.nodeSecret
     this.nodeKey = parts.nodeKey
     this.genesisPath = parts.genesisPath
-    this.metrics = new NodeMetrics(new Registry(), { height: () => this.app.height(), peers: () => 0 })
+    this.metrics = new NodeMetrics(new Registry(), {
+      height: () => this.app.height(),
+      peers: () => this.peerCount(),
+    })
   }
 
   /** Opens everything and starts consensus and the RPC server. */
@@ -180,18 +206,41 @@ export class FleekNode {
       dir: home.path(config.blockstore.dir),
       maxSizeBytes: config.blockstore.maxSizeBytes,
     })
-    const dagStore = new LmdbDagStore(home.path(config.consensus.dir))
+    let network: Network
+    try {
+      const info = app.epochInfo()
+      network = await Network.start(
+        {
+          listen: config.network.listen,
+          announce: config.network.announce,
+          bootstrap: config.network.bootstrap,
+          maxConnections: config.network.maxConnections,
+        },
+        {
+          nodeKey: { secret: nodeKey.secret },
+          registry: registryRecords(app),
+          committee: info.committee,
+          logger: logger.child({ component: 'network' }),
+          onMisbehaviour: (peer, reason) => logger.warn({ peer, reason }, 'peer misbehaved'),
+        },
+        AbortSignal.timeout(60_000),
+      )
+    } catch (err) {
+      await storage.close()
+      throw err
+    }
     const node = new FleekNode(options, {
       storage,
       app,
       blockstore,
-      dagStore,
+      network,
       nodeSecret: nodeKey.secret,
       nodeKey: nodePublic,
       genesisPath,
     })
     try {
-      await node.#startConsensus()
+      node.#attachNetwork()
+      node.#startConsensus()
       await node.#startRpc()
       node.#startEpochDriver()
     } catch (err) {
@@ -202,6 +251,7 @@ export class FleekNode {
       {
         nodeId: base58btc.baseEncode(nodePublic),
         rpc: node.rpcUrl,
+        listen: network.addresses(),
         height: app.height(),
         epoch: app.epochInfo().epoch,
       },
@@ -219,19 +269,60 @@ export class FleekNode {
     return this.app.epochInfo().committee.some((m) => toHex(m) === me)
   }
 
-  async #startConsensus(): Promise<void> {
+  get peerId(): string {
+    return this.#network.peerId
+  }
+
+  /** The network's listen addresses (with /p2p/<peer id>), for other nodes' bootstrap lists. */
+  addresses(): string[] {
+    return this.#network.addresses()
+  }
+
+  peerCount(): number {
+    return this.#network.peers().filter((p) => p.connected).length
+  }
+
+  #attachNetwork(): void {
+    this.#network.attachConsensus({
+      handleMessage: async (from, bytes) => {
+        const running = this.#consensus
+        if (running === undefined) return
+        try {
+          await running.consensus.handleMessage(from, bytes)
+        } catch (err) {
+          const epoch = epochOf(err)
+          if (epoch === undefined) throw err // a real fault: the network records it
+          if (epoch > running.epoch && this.#early.length < MAX_EARLY_MESSAGES)
+            this.#early.push({ epoch, from, bytes })
+        }
+      },
+      handleRequest: async (from, bytes) => {
+        const running = this.#consensus
+        if (running === undefined)
+          throw new FleekError('UNAVAILABLE', 'consensus is not running on this node')
+        return running.consensus.handleRequest(from, bytes)
+      },
+    })
+    this.#network.onTransaction((_from, bytes) => {
+      try {
+        this.submit(bytes)
+      } catch (err) {
+        this.#logger.debug({ err: (err as Error).message }, 'forwarded transaction refused')
+      }
+    })
+  }
+
+  /** Starts consensus for the application's current epoch when this node is on its committee. */
+  #startConsensus(): void {
     const info = this.app.epochInfo()
     if (!this.isCommitteeMember) {
-      this.#logger.warn({ epoch: info.epoch }, 'this node is not on the committee; it serves queries only')
+      this.#logger.info({ epoch: info.epoch }, 'not on the committee this epoch; forwarding transactions')
       return
     }
-    const { config } = this.#options
+    const { config, home } = this.#options
+    const root = home.path(config.consensus.dir)
+    const store = new LmdbDagStore(join(root, `epoch-${info.epoch}`))
     const committee = { epoch: info.epoch, members: info.committee.map((publicKey) => ({ publicKey })) }
-    if (committee.members.length > 1)
-      throw new FleekError(
-        'USAGE',
-        `the committee has ${committee.members.length} members: a multi-node committee needs the network layer`,
-      )
     const consensus = new Consensus(
       {
         maxBatchBytes: config.consensus.maxBatchBytes,
@@ -242,9 +333,9 @@ export class FleekNode {
       {
         committee,
         keys: { secretKey: this.#nodeSecret, publicKey: this.nodeKey },
-        store: this.#dagStore,
-        network: soloNetwork,
-        logger: this.#logger.child({ component: 'consensus' }),
+        store,
+        network: this.#network,
+        logger: this.#logger.child({ component: 'consensus', epoch: info.epoch }),
       },
     )
     consensus.onCommit(async (sub, transactions) => {
@@ -255,12 +346,46 @@ export class FleekNode {
       })
     })
     consensus.start(this.#abort.signal)
-    this.#consensus = consensus
+    this.#consensus = { epoch: info.epoch, consensus, store }
+    // Older epochs' DAGs are of no further use.
+    for (const name of readdirSync(root)) {
+      const m = /^epoch-(\d+)$/.exec(name)
+      if (m && Number(m[1]) < info.epoch) rmSync(join(root, name), { recursive: true, force: true })
+    }
+    for (const bytes of this.#pending.values()) consensus.submit(bytes)
+    const early = this.#early.splice(0)
+    for (const m of early)
+      if (m.epoch === info.epoch) void consensus.handleMessage(m.from, m.bytes).catch(() => undefined)
+  }
+
+  /** After the block that changed the epoch: the old epoch's consensus stops, the new one starts. */
+  #switchEpoch(): void {
+    this.#switching ??= (async () => {
+      const old = this.#consensus
+      this.#consensus = undefined
+      if (old !== undefined) {
+        await old.consensus.close()
+        await old.store.close()
+      }
+      const info = this.app.epochInfo()
+      await this.#network.setCommittee(info.committee)
+      if (!this.#abort.signal.aborted) this.#startConsensus()
+    })()
+      .catch((err: unknown) => {
+        this.#logger.fatal({ err }, 'could not start the next epoch; stopping')
+        this.#options.onFatal?.(err)
+        void this.close()
+      })
+      .finally(() => {
+        this.#switching = undefined
+      })
   }
 
   /** Executes one committed sub-DAG; a sub-DAG delivered again after a crash is skipped by the application. */
   #execute(block: { sequence: BlockSequence; timestampMs: number; transactions: Uint8Array[] }): void {
-    if (this.app.hasExecuted(block.sequence)) return
+    // A sub-DAG of an epoch that has ended (committed after the epoch-changing block) is not executed:
+    // every member stops at the same block, and its transactions are resubmitted to the next epoch.
+    if (block.sequence.epoch !== this.app.epochInfo().epoch || this.app.hasExecuted(block.sequence)) return
     let result: ExecuteBlockResult
     try {
       result = this.app.executeBlock({ ...block, isVerified: (bytes) => this.#verified.has(bytesKey(bytes)) })
@@ -279,6 +404,7 @@ export class FleekNode {
       this.#recent.push(receipt)
       if (receipt.txHash === undefined) continue
       const key = toHex(receipt.txHash)
+      this.#pending.delete(key)
       const waiting = this.#waiters.get(key)
       if (waiting) {
         this.#waiters.delete(key)
@@ -290,7 +416,10 @@ export class FleekNode {
       { height: result.height, txs: result.receipts.length, stateRoot: toHex(result.stateRoot) },
       'block executed',
     )
-    if (result.newEpoch !== undefined) this.#logger.info({ epoch: result.newEpoch }, 'epoch changed')
+    if (result.newEpoch !== undefined) {
+      this.#logger.info({ epoch: result.newEpoch }, 'epoch changed')
+      this.#switchEpoch()
+    }
   }
 
   async #startRpc(): Promise<void> {
@@ -312,7 +441,7 @@ export class FleekNode {
   /** Committee members sign ChangeEpoch once the epoch's time is up. */
   #startEpochDriver(): void {
     const tick = (): void => {
-      if (this.#abort.signal.aborted || this.#consensus === undefined) return
+      if (this.#abort.signal.aborted || !this.isCommitteeMember) return
       const info = this.app.epochInfo()
       if (Date.now() < info.epochEndMs || this.#signalledEpoch === info.epoch) return
       const me = toHex(this.nodeKey)
@@ -365,15 +494,21 @@ export class FleekNode {
     if (!verifyTransaction(tx, digest))
       throw new FleekError('INVALID_INPUT', 'the transaction signature does not verify')
     const txHash = toHex(digest)
-    if (this.app.receipt(digest) !== undefined) return { txHash, known: true }
-    if (this.#consensus === undefined)
-      throw new FleekError(
-        'UNAVAILABLE',
-        'this node is not on the committee and cannot forward transactions yet',
-      )
+    if (this.app.receipt(digest) !== undefined || this.#pending.has(txHash)) return { txHash, known: true }
+    if (!this.isCommitteeMember) {
+      // Not on the committee: hand it to the members (they check it again on admission).
+      void this.#network
+        .forward(bytes)
+        .catch((err: unknown) => this.#logger.warn({ err }, 'forwarding failed'))
+      return { txHash, known: false }
+    }
+    if (this.#pending.size >= MAX_PENDING)
+      throw new FleekError('UNAVAILABLE', 'the mempool is full; retry in a moment')
     if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear()
     this.#verified.add(bytesKey(bytes))
-    this.#consensus.submit(bytes)
+    this.#pending.set(txHash, bytes)
+    // Between epochs (consensus restarting) the pending set carries it over.
+    this.#consensus?.consensus.submit(bytes)
     return { txHash, known: false }
   }
 
@@ -406,7 +541,7 @@ export class FleekNode {
     const blobs = this.blockstore.list()
     return {
       nodeId: base58btc.baseEncode(this.nodeKey),
-      peerId: peerIdFromEd25519(this.nodeKey),
+      peerId: this.#network.peerId,
       chainId: this.app.chainId(),
       rpcUrl: this.rpcUrl,
       epoch: info.epoch,
@@ -415,7 +550,7 @@ export class FleekNode {
       stateRoot: toHex(this.app.stateRoot()),
       committee: info.committee.map((k) => base58btc.baseEncode(k)),
       isCommitteeMember: this.isCommitteeMember,
-      peers: 0,
+      peers: this.peerCount(),
       txPerSecond: count / 5,
       recentReceipts: this.#recent.map((r) => ({
         txHash: r.txHash ? toHex(r.txHash) : '',
@@ -435,8 +570,12 @@ export class FleekNode {
       this.#abort.abort()
       if (this.#epochTimer) clearInterval(this.#epochTimer)
       await this.#rpc?.close()
-      await this.#consensus?.close()
-      await this.#dagStore.close()
+      await this.#switching
+      const running = this.#consensus
+      this.#consensus = undefined
+      await running?.consensus.close()
+      await running?.store.close()
+      await this.#network.close()
       await this.#storage.close()
       this.#logger.info({}, 'node stopped')
     })()

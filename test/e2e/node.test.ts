@@ -27,7 +27,7 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   const dir = scratchDir(t)
   const home = join(dir, 'home')
   const env = { FLEEK_HOME: home }
-  let node = await startNode(['--rpc-port', '0'], { env })
+  let node = await startNode(['--rpc-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'], { env })
   t.after(() => node.kill9())
   const rpcFlag = ['--rpc', node.rpcUrl]
   const cli = (args: string[]) => runFleek([...args, ...rpcFlag], { env })
@@ -148,7 +148,7 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   assert.ok(receipts.size >= before + 5, 'part of the second wave got receipts before the kill')
 
   // --- restart on the same home: every receipt given out is still there, with the same outcome
-  node = await startNode(['--rpc-port', '0'], { env })
+  node = await startNode(['--rpc-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'], { env })
   for (const [txHash, r] of receipts) {
     const again = await rpc<Receipt>(node.rpcUrl, 'flk_get_receipt', [txHash])
     assert.equal(again.status, r.status, txHash)

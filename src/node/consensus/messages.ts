@@ -353,11 +353,13 @@ function readCertificate(ctx: CommitteeContext, value: unknown): Certificate {
 }
 
 function checkHeaderFacts(ctx: CommitteeContext, h: Header): void {
+  if (h.epoch !== ctx.committee.epoch) {
+    throw new FleekError('INVALID_INPUT', `header of epoch ${h.epoch}, expected ${ctx.committee.epoch}`, {
+      details: { messageEpoch: h.epoch },
+    })
+  }
   if (h.author >= ctx.size)
     throw new FleekError('INVALID_INPUT', `header author ${h.author} is not in the committee`)
-  if (h.epoch !== ctx.committee.epoch) {
-    throw new FleekError('INVALID_INPUT', `header of epoch ${h.epoch}, expected ${ctx.committee.epoch}`)
-  }
   if (h.round < 1 || h.round > messageLimits.maxRound)
     throw new FleekError('INVALID_INPUT', `header round ${h.round} out of bounds`)
   if (h.round === 1 && h.parents.length !== 0)
@@ -373,10 +375,12 @@ function checkHeaderFacts(ctx: CommitteeContext, h: Header): void {
 }
 
 function checkVoteFacts(ctx: CommitteeContext, v: Vote): void {
+  if (v.epoch !== ctx.committee.epoch)
+    throw new FleekError('INVALID_INPUT', `vote of epoch ${v.epoch}, expected ${ctx.committee.epoch}`, {
+      details: { messageEpoch: v.epoch },
+    })
   if (v.author >= ctx.size || v.voter >= ctx.size)
     throw new FleekError('INVALID_INPUT', 'vote by or for a non-member')
-  if (v.epoch !== ctx.committee.epoch)
-    throw new FleekError('INVALID_INPUT', `vote of epoch ${v.epoch}, expected ${ctx.committee.epoch}`)
   if (v.round < 1 || v.round > messageLimits.maxRound)
     throw new FleekError('INVALID_INPUT', `vote round ${v.round} out of bounds`)
 }
