@@ -4,8 +4,18 @@
  */
 import { getEngine } from './engine.ts'
 import { Blake3Hasher } from './hasher.ts'
-import { checkBytes, checkOutLen, deriveKeyMode, HASH_MODE, type HashMode, keyedMode } from './mode.ts'
+import { IV, KEYED_HASH } from './constants.ts'
+import {
+  checkBytes,
+  checkKey,
+  checkOutLen,
+  deriveKeyMode,
+  HASH_MODE,
+  type HashMode,
+  keyedMode,
+} from './mode.ts'
 import { rootOutput } from './root.ts'
+import { hashOneChunk, keyedHashOneChunk, SMALL_MAX_INPUT, SMALL_MAX_OUTPUT } from './small.ts'
 
 export type { B3Backend } from './backend.ts'
 export { getEngine, getTsEngine, getWasmEngine } from './engine.ts'
@@ -18,11 +28,15 @@ export { CHUNK_LEN, OUT_LEN, KEY_LEN } from './constants.ts'
 function hashInMode(input: Uint8Array, mode: HashMode, outLen: number): Uint8Array {
   checkBytes(input, 'input')
   checkOutLen(outLen)
+  if (input.length <= SMALL_MAX_INPUT && outLen <= SMALL_MAX_OUTPUT)
+    return hashOneChunk(input, mode.key, mode.flags, outLen)
   return rootOutput(input, mode.key, mode.flags, getEngine()).toRootBytes(outLen)
 }
 
 /** The BLAKE3 hash of `input` (32 bytes; equals `b3sum`). */
 export function hash(input: Uint8Array): Uint8Array {
+  checkBytes(input, 'input')
+  if (input.length <= SMALL_MAX_INPUT) return hashOneChunk(input, IV, 0, 32)
   return hashInMode(input, HASH_MODE, 32)
 }
 
@@ -33,6 +47,11 @@ export function hashXof(input: Uint8Array, outLen: number): Uint8Array {
 
 /** BLAKE3 keyed hash (a MAC) of `input` under a 32-byte key; `outLen` defaults to 32. */
 export function keyedHash(key: Uint8Array, input: Uint8Array, outLen = 32): Uint8Array {
+  checkKey(key)
+  checkBytes(input, 'input')
+  checkOutLen(outLen)
+  if (input.length <= SMALL_MAX_INPUT && outLen <= SMALL_MAX_OUTPUT)
+    return keyedHashOneChunk(key, input, KEYED_HASH, outLen)
   return hashInMode(input, keyedMode(key), outLen)
 }
 

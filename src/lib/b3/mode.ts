@@ -27,20 +27,42 @@ export function checkOutLen(outLen: unknown): asserts outLen is number {
     )
 }
 
-/** The keyed-hash mode for a 32-byte key. */
-export function keyedMode(key: Uint8Array): HashMode {
+/** Checks a keyed-hash key (32 bytes). */
+export function checkKey(key: unknown): asserts key is Uint8Array {
   checkBytes(key, 'key')
   if (key.length !== KEY_LEN)
     throw new FleekError('INVALID_INPUT', `a BLAKE3 key is 32 bytes, got ${key.length}`)
+}
+
+/** The keyed-hash mode for a 32-byte key. */
+export function keyedMode(key: Uint8Array): HashMode {
+  checkKey(key)
   const words = new Uint32Array(8)
   loadCvWords(key, 0, words, 0)
   return { key: words, flags: KEYED_HASH }
 }
 
-/** The derive-key mode for a context string: key = hash of the UTF-8 context in DERIVE_KEY_CONTEXT mode. */
+/** Contexts are hard-coded strings, so few: their modes are kept (cleared if a caller makes many). */
+const MAX_CACHED_CONTEXTS = 256
+const contextModes = new Map<string, HashMode>()
+
+/**
+ * The derive-key mode for a context string: key = hash of the UTF-8 context in DERIVE_KEY_CONTEXT mode.
+ * Computed once per context and shared: treat the returned mode as immutable.
+ */
 export function deriveKeyMode(context: string): HashMode {
   if (typeof context !== 'string')
     throw new FleekError('INVALID_INPUT', 'derive-key context must be a string')
+  let mode = contextModes.get(context)
+  if (mode === undefined) {
+    if (contextModes.size >= MAX_CACHED_CONTEXTS) contextModes.clear()
+    mode = computeDeriveKeyMode(context)
+    contextModes.set(context, mode)
+  }
+  return mode
+}
+
+function computeDeriveKeyMode(context: string): HashMode {
   const contextKey = subtreeOutput(new TextEncoder().encode(context), 0, IV, DERIVE_KEY_CONTEXT).toRootBytes(
     32,
   )
