@@ -246,17 +246,18 @@ function checkValue(field: Field, value: unknown, where: string): unknown {
   }
 }
 
-/** config.toml with every section and default written out, each with its comment. */
-export function renderDefaultConfig(): string {
+/** config.toml with every section and field written out, each with its comment (the defaults unless `values` are given). */
+export function renderDefaultConfig(values: Config = defaultConfig()): string {
   const lines = [
     '# fleek node configuration.',
     '# Precedence: these values < FLEEK_<SECTION>_<KEY> environment variables < command flags.',
     '# Relative paths are relative to the node home (this folder).',
   ]
+  const current = values as unknown as Record<string, Record<string, unknown>>
   for (const [section, { doc, fields }] of Object.entries(configSchema)) {
     lines.push('', `# ${doc}`, `[${section}]`)
     for (const [name, field] of Object.entries(fields as Record<string, Field>)) {
-      lines.push(`# ${field.doc}`, `${snakeCase(name)} = ${tomlValue(field.default)}`)
+      lines.push(`# ${field.doc}`, `${snakeCase(name)} = ${tomlValue(current[section][name])}`)
     }
   }
   return `${lines.join('\n')}\n`

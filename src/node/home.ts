@@ -52,8 +52,9 @@ export class NodeHome {
     }
   }
 
-  writeDefaultConfig(): void {
-    writeFileAtomic(this.configPath, renderDefaultConfig(), { mode: 0o600 })
+  /** Writes config.toml: every field with its comment, the defaults unless `values` are given. */
+  writeDefaultConfig(values?: Config): void {
+    writeFileAtomic(this.configPath, renderDefaultConfig(values), { mode: 0o600 })
   }
 
   readConfigText(): string | undefined {
