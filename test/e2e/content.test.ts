@@ -1,12 +1,13 @@
 // `fleek content …` through the real binary: every command, the two pipelines, folders, and every
 // refusal (exit code, one line on stderr, nothing half-written).
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
@@ -312,4 +313,62 @@ test('input refusals: missing file, --expect mismatch, --json with -o -, a termi
   assert.notEqual(tty.code, 0)
   assert.match(tty.stdout, /refusing to write binary content to a terminal/)
   assert.doesNotMatch(tty.stdout, /some bytes/)
+  // A transfer over a few MiB shows a progress bar on a terminal (and none in a pipe, checked above).
+  const big = join(dir, 'big')
+  writeFileSync(big, bytesOf(8 << 20, 8))
+  const bar = sh(`script -qec "$FLEEK content put $F --home $H" /dev/null`, { H: home, F: big })
+  assert.equal(bar.code, 0, bar.stdout)
+  assert.match(bar.stdout, /storing \[#*-*\] \d+%/)
+  assert.match(bar.stdout, new RegExp(`hash  ${toHex(hash(readFileSync(big)))}`))
+})
+
+test('kill -9 during a put leaves no visible blob, and the next command cleans up', async (t) => {
+  const { home, fleek } = setup(t)
+  const child = spawn(process.execPath, [fleekBin, 'content', 'put', '-', '--home', home], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  })
+  const exited = new Promise((resolve) => child.on('close', resolve))
+  t.after(() => child.kill('SIGKILL'))
+  child.stdin.on('error', () => undefined) // the pipe breaks when the process is killed
+  child.stdin.write(bytesOf(3 * BLOCK, 9))
+  // Wait (bounded) until the half-written blob exists in tmp/, then kill the process mid-put.
+  const tmp = join(home, 'data/blockstore/tmp')
+  const deadline = Date.now() + 30_000
+  const written = (): number =>
+    existsSync(tmp) ? readdirSync(tmp).reduce((sum, f) => sum + statSync(join(tmp, f)).size, 0) : 0
+  // stdin stays open, so the put cannot finish: it is caught with bytes written and more to come.
+  while (written() < 2 * BLOCK) {
+    assert.ok(Date.now() < deadline, 'the put never started writing')
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  child.kill('SIGKILL')
+  await exited
+  assert.ok(readdirSync(tmp).length > 0, 'the killed put left its temporary file')
+  const ls = json<{ count: number }>(await fleek(['content', 'ls', '--json']))
+  assert.equal(ls.count, 0, 'nothing visible')
+  assert.deepEqual(readdirSync(tmp), [], 'the dead process’s temporary file is removed at open')
+})
+
+test('the size budget from the config evicts least-recently-used unpinned blobs', async (t) => {
+  const { dir, home } = setup(t)
+  const env = { FLEEK_BLOCKSTORE_MAX_SIZE_BYTES: '3000' }
+  const fleek = (args: string[]): Promise<RunResult> => runFleek([...args, '--home', home], { env })
+  const files = [1, 2, 3].map((i) => {
+    const path = join(dir, `f${i}`)
+    writeFileSync(path, bytesOf(1000, i))
+    return path
+  })
+  const puts: Put[] = []
+  for (const f of files) puts.push(json<Put>(await fleek(['content', 'put', f, '--json'])))
+  assert.equal(json<{ totalBytes: number }>(await fleek(['content', 'ls', '--json'])).totalBytes, 3000)
+  assert.equal((await fleek(['content', 'pin', puts[0].hash])).code, 0) // the oldest, pinned
+  const fourth = join(dir, 'f4')
+  writeFileSync(fourth, bytesOf(1000, 4))
+  const put = json<Put & { evicted: string[] }>(await fleek(['content', 'put', fourth, '--json']))
+  assert.deepEqual(put.evicted, [puts[1].hash], 'the least recently used unpinned blob goes')
+  const ls = json<{ blobs: Array<{ hash: string }>; totalBytes: number; maxSizeBytes: number }>(
+    await fleek(['content', 'ls', '--json']),
+  )
+  assert.deepEqual(ls.blobs.map((x) => x.hash).sort(), [puts[0].hash, puts[2].hash, put.hash].sort())
+  assert.deepEqual([ls.totalBytes, ls.maxSizeBytes], [3000, 3000])
 })
