@@ -18,7 +18,7 @@ test('after close() the process holds no handle and exits by itself', async () =
   proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   // Bounded: a process kept alive by a leftover handle is killed and the test fails.
-  const killer = setTimeout(() => proc.kill('SIGKILL'), 45_000)
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 120_000)
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     proc.on('exit', (c, s) => resolve([c, s])),
   )

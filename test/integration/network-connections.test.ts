@@ -9,7 +9,7 @@ import { isFleekError } from '../../src/lib/errors.ts'
 import { Network } from '../../src/node/network/index.ts'
 import { makeNodeKey, waitFor } from '../unit/node/network/fixtures.ts'
 
-const fast = { reconnectMinMs: 50, reconnectMaxMs: 400, dialTimeoutMs: 3000 }
+const fast = { reconnectMinMs: 50, reconnectMaxMs: 400, dialTimeoutMs: 10_000 }
 
 describe('network: connection management', () => {
   const controller = new AbortController()
@@ -49,13 +49,13 @@ describe('network: connection management', () => {
       await outsider.connect(hub.addresses()[0]).catch(() => undefined)
     }
     const connectedCount = (): number => hub.peers().filter((p) => p.connected).length
-    await waitFor(() => connectedCount() === 3, 5000, 'three outsiders connected')
+    await waitFor(() => connectedCount() === 3, 15_000, 'three outsiders connected')
     assert.ok(!outsiders.every((o) => o.isConnected(hub.peerKey)), 'the fourth outsider is refused')
 
     // The member joins the committee: the hub dials it although it is full, and drops an outsider.
     await hub.setCommittee([hubKey.publicKey, memberKey.publicKey])
-    await waitFor(() => hub.isConnected(memberKey.peerKey), 5000, 'the member connected')
-    await waitFor(() => connectedCount() <= 3, 5000, 'an outsider pruned')
+    await waitFor(() => hub.isConnected(memberKey.peerKey), 15_000, 'the member connected')
+    await waitFor(() => connectedCount() <= 3, 15_000, 'an outsider pruned')
     assert.ok(hub.isConnected(memberKey.peerKey))
     assert.deepEqual(
       hub
@@ -81,16 +81,16 @@ describe('network: connection management', () => {
       },
       controller.signal,
     )
-    await waitFor(() => a.isConnected(bKey.peerKey), 5000, 'a connected to b')
+    await waitFor(() => a.isConnected(bKey.peerKey), 15_000, 'a connected to b')
     await b1.close()
-    await waitFor(() => !a.isConnected(bKey.peerKey), 5000, 'a saw b go')
+    await waitFor(() => !a.isConnected(bKey.peerKey), 15_000, 'a saw b go')
     // b comes back on the same address knowing nobody: a's reconnect loop must find it.
     const b2 = await start(
       { ...fast, listen: [address] },
       { nodeKey: { secret: bKey.seed }, committee },
       controller.signal,
     )
-    await waitFor(() => a.isConnected(bKey.peerKey) && b2.isConnected(aKey.peerKey), 10_000, 'a redialed b')
+    await waitFor(() => a.isConnected(bKey.peerKey) && b2.isConnected(aKey.peerKey), 20_000, 'a redialed b')
 
     await a.setCommittee([aKey.publicKey])
     assert.equal(a.isCommitteeMember(bKey.peerKey), false)

@@ -20,8 +20,8 @@ const consensusOptions = { maxBatchDelayMs: 10, maxHeaderDelayMs: 50, syncTimeou
 const networkOptions = {
   reconnectMinMs: 50,
   reconnectMaxMs: 400,
-  dialTimeoutMs: 3000,
-  requestTimeoutMs: 3000,
+  dialTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
 }
 
 interface Member {
@@ -102,18 +102,26 @@ describe('network + consensus: a committee of four', () => {
       outer.signal,
     )
     others.push(client)
-    await waitFor(() => client.isConnected(members[0].peerKey), 10_000, 'the client connected')
+    await waitFor(() => client.isConnected(members[0].peerKey), 20_000, 'the client connected')
     for (let i = 0; i < 20; i++) members[i % 4].consensus.submit(Buffer.from(`local-${i}`))
     for (let i = 0; i < 10; i++) await client.forward(Buffer.from(`forwarded-${i}`))
     await Promise.all(
       members.map((m) =>
         m.recorder.waitFor(
           () => m.recorder.transactions.length >= 30,
-          30_000,
+          60_000,
           `30 transactions at ${m.peerKey}`,
         ),
       ),
-    )
+    ).catch((err: unknown) => {
+      const seen = members.map((m) => `${m.recorder.transactions.length} (round ${m.consensus.round})`)
+      const missing = [...Array(20).keys()]
+        .map((i) => `local-${i}`)
+        .concat([...Array(10).keys()].map((i) => `forwarded-${i}`))
+      throw new Error(
+        `${String(err)}; committed: ${seen.join(', ')}; missing at a: ${missing.filter((t) => !members[0].recorder.transactions.includes(t)).join(' ')}`,
+      )
+    })
     const reference = members[0].recorder.transactions.slice(0, 30)
     for (const m of members) assert.deepEqual(m.recorder.transactions.slice(0, 30), reference)
     assert.equal(new Set(reference).size, 30)
@@ -135,7 +143,7 @@ describe('network + consensus: a committee of four', () => {
         ),
       ),
     )
-    await waitFor(() => live.every((m) => !m.network.isConnected(down.peerKey)), 10_000, 'd disconnected')
+    await waitFor(() => live.every((m) => !m.network.isConnected(down.peerKey)), 20_000, 'd disconnected')
 
     // Back on the same address, with its DAG and no registry: the others' reconnect loops find it.
     const back = await startMember(down.key, down.listen, [], down.store)

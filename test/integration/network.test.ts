@@ -16,7 +16,7 @@ import {
   type TestNodeKey,
 } from '../unit/node/network/fixtures.ts'
 
-const fast = { reconnectMinMs: 50, reconnectMaxMs: 500, dialTimeoutMs: 3000, requestTimeoutMs: 5000 }
+const fast = { reconnectMinMs: 50, reconnectMaxMs: 500, dialTimeoutMs: 10_000, requestTimeoutMs: 10_000 }
 
 interface TestNode {
   key: TestNodeKey
@@ -99,7 +99,7 @@ describe('network: a committee of three from a genesis registry', () => {
       () =>
         b.consensus.textsFrom(a.key.peerKey).length >= 20 &&
         c.consensus.textsFrom(a.key.peerKey).length >= 20,
-      10_000,
+      20_000,
       'the broadcast at b and c',
     )
     assert.deepEqual(b.consensus.textsFrom(a.key.peerKey), expected)
@@ -111,17 +111,17 @@ describe('network: a committee of three from a genesis registry', () => {
     const [a, b, c] = nodes
     b.network.send(c.key.peerKey, text('throw'))
     b.network.send(c.key.peerKey, text('only-c'))
-    await waitFor(() => c.consensus.textsFrom(b.key.peerKey).includes('only-c'), 10_000, 'the message at c')
+    await waitFor(() => c.consensus.textsFrom(b.key.peerKey).includes('only-c'), 20_000, 'the message at c')
     assert.ok(!a.consensus.textsFrom(b.key.peerKey).includes('only-c'))
   })
 
   it('answers consensus requests, and reports a refusal as REJECTED', async () => {
     const [a, b] = nodes
-    const answer = await a.network.request(b.key.peerKey, text('abc'), AbortSignal.timeout(5000))
+    const answer = await a.network.request(b.key.peerKey, text('abc'), AbortSignal.timeout(15_000))
     assert.equal(Buffer.from(answer).toString(), 'cba')
     assert.deepEqual(b.consensus.requests.at(-1), { from: a.key.peerKey, text: 'abc' })
     await assert.rejects(
-      a.network.request(b.key.peerKey, text('refuse'), AbortSignal.timeout(5000)),
+      a.network.request(b.key.peerKey, text('refuse'), AbortSignal.timeout(15_000)),
       (err: unknown) => isFleekError(err, 'REJECTED'),
     )
     const big = new Uint8Array(3 << 20).fill(7)
@@ -157,12 +157,12 @@ describe('network: a committee of three from a genesis registry', () => {
     )
     extra.push(d)
     assert.equal(d.isCommitteeMember(), false)
-    await waitFor(() => d.isConnected(a.key.peerKey), 10_000, 'd connected to a')
+    await waitFor(() => d.isConnected(a.key.peerKey), 20_000, 'd connected to a')
     const direct = await d.forward(text('tx-direct'))
     assert.deepEqual(direct, { via: 'direct', peers: [a.key.peerKey] })
     await waitFor(
       () => a.transactions.some((t) => t.text === 'tx-direct'),
-      10_000,
+      20_000,
       'the direct transaction at a',
     )
     assert.equal(a.transactions.find((t) => t.text === 'tx-direct')?.from, d.peerKey)
@@ -174,7 +174,7 @@ describe('network: a committee of three from a genesis registry', () => {
       controller.signal,
     )
     extra.push(e)
-    await waitFor(() => e.isConnected(d.peerKey), 10_000, 'e connected to d')
+    await waitFor(() => e.isConnected(d.peerKey), 20_000, 'e connected to d')
     let n = 0
     await retryUntil(
       async () => assert.equal((await e.forward(text(`tx-gossip-${n++}`))).via, 'gossip'),
@@ -203,7 +203,7 @@ describe('network: a committee of three from a genesis registry', () => {
       status?.connected && status.connections.every((addr) => addr.includes('/ws')),
       JSON.stringify(status),
     )
-    const answer = await f.requestSync(a.key.peerKey, Uint8Array.of(1, 2), AbortSignal.timeout(5000))
+    const answer = await f.requestSync(a.key.peerKey, Uint8Array.of(1, 2), AbortSignal.timeout(15_000))
     assert.deepEqual([...answer], [1, 2, 0xff])
     assert.ok((await f.ping(a.key.peerKey)) >= 0)
   })

@@ -579,10 +579,10 @@ export class Network implements ConsensusNetwork {
     this.#detachSignal()
     for (const outbox of this.#outboxes.values()) outbox.close()
     this.#outboxes.clear()
-    const leftoverHeartbeat = readPath(this.#libp2p.services.pubsub, ['status', 'heartbeatTimeout'])
     try {
+      await stopGossipsub(this.#libp2p.services.pubsub)
       await this.#libp2p.stop()
-      clearLeftoverTimers(this.#libp2p, leftoverHeartbeat)
+      clearAddressManagerTimer(this.#libp2p)
     } catch (err) {
       this.#logger.warn({ err: errorMessage(err) }, 'libp2p stop failed')
     }
@@ -981,18 +981,29 @@ function checkRecord(record: NodeRecord, index: number): [PeerKey, string[]] {
   return [key, [...record.multiaddrs]]
 }
 
-/**
+/*
  * Two libp2p 3.3 / gossipsub 17.1 timers outlive `stop()` by up to a second and would hold the process
- * open: gossipsub drops its `status.heartbeatTimeout` handle without clearing it, and the address
- * manager's debounced peer-store update (1 s) is armed by the `transport:close` events of the stop
- * itself. Both are cleared here when found; when a later version changes these internals nothing
- * happens (and nothing breaks).
+ * open. When a later version changes these internals, the functions below find nothing and do nothing.
  */
-function clearLeftoverTimers(libp2p: unknown, heartbeat: unknown): void {
+
+/**
+ * gossipsub's `stop()` replaces its `status` (which holds the next heartbeat's timer) without clearing
+ * that timer. Its handle is read and cleared around the synchronous start of `stop()`, where no
+ * heartbeat can reschedule in between; libp2p's own stop of the service then finds it stopped.
+ */
+async function stopGossipsub(pubsub: unknown): Promise<void> {
+  const heartbeat = readPath(pubsub, ['status', 'heartbeatTimeout'])
+  const stop = readPath(pubsub, ['stop'])
+  const stopped = typeof stop === 'function' ? (stop as () => unknown).call(pubsub) : undefined
   if (heartbeat !== undefined && heartbeat !== null) clearTimeout(heartbeat as ReturnType<typeof setTimeout>)
+  await stopped
+}
+
+/** The address manager's debounced peer-store update (1 s) is armed by the stop's own `transport:close`. */
+function clearAddressManagerTimer(libp2p: unknown): void {
   const update = readPath(libp2p, ['components', 'addressManager', '_updatePeerStoreAddresses'])
   const stop = readPath(update, ['stop'])
-  if (typeof stop === 'function') (stop as () => void)()
+  if (typeof stop === 'function') (stop as () => void).call(update)
 }
 
 function readPath(value: unknown, path: string[]): unknown {
