@@ -4,6 +4,8 @@
  */
 import { once } from 'node:events'
 
+import { fromSystemError } from '../lib/errors.ts'
+
 /** Transfers smaller than this show no progress. */
 export const PROGRESS_MIN_BYTES = 4 << 20
 const REDRAW_MS = 100
@@ -88,42 +90,42 @@ export class Progress {
 
 /**
  * Writes `source` to stdout, waiting for drain. A reader that goes away (EPIPE: `| head`) ends the
- * copy quietly; returns the bytes written.
+ * copy quietly; returns the bytes written. The error listener stays, so that an EPIPE reported after
+ * the last write cannot crash the process.
  */
 export async function writeToStdout(
   source: AsyncIterable<Uint8Array>,
-  onBytes?: (bytes: number) => void,
   stdout: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   let written = 0
   let closed = false
-  const onError = (err: NodeJS.ErrnoException): void => {
+  let failure: unknown
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') closed = true
-    else throw err
+    else failure ??= err
+  })
+  const check = (): void => {
+    if (failure !== undefined) throw fromSystemError(failure, 'write', 'standard output')
   }
-  stdout.on('error', onError)
-  try {
-    for await (const chunk of source) {
-      if (closed) break
-      written += chunk.length
-      onBytes?.(chunk.length)
-      if (!stdout.write(chunk)) {
-        const done = new AbortController()
-        try {
-          await Promise.race([
-            once(stdout, 'drain', { signal: done.signal }),
-            once(stdout, 'close', { signal: done.signal }),
-          ])
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err
-          closed = true
-        } finally {
-          done.abort()
-        }
+  for await (const chunk of source) {
+    check()
+    if (closed) break
+    written += chunk.length
+    if (!stdout.write(chunk)) {
+      const done = new AbortController()
+      try {
+        await Promise.race([
+          once(stdout, 'drain', { signal: done.signal }),
+          once(stdout, 'close', { signal: done.signal }),
+        ])
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') closed = true
+        else failure ??= err
+      } finally {
+        done.abort()
       }
     }
-  } finally {
-    stdout.off('error', onError)
   }
+  check()
   return written
 }
