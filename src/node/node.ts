@@ -134,7 +134,7 @@ export class FleekNode {
   readonly #storage: Storage
   readonly #network: Network
   readonly #nodeSecret: Uint8Array
-  readonly #abort = new AbortController()
+  readonly #abort: AbortController
   readonly #startedAtMs = Date.now()
   readonly #waiters = new Map<string, Set<(r: Receipt) => void>>()
   readonly #recent: Receipt[] = []
@@ -160,6 +160,7 @@ export class FleekNode {
       app: Application
       blockstore: Blockstore
       network: Network
+      abort: AbortController
       nodeSecret: Uint8Array
       nodeKey: Uint8Array
       genesisPath: string
@@ -171,6 +172,7 @@ export class FleekNode {
     this.app = parts.app
     this.blockstore = parts.blockstore
     this.#network = parts.network
+    this.#abort = parts.abort
     this.#nodeSecret = parts.nodeSecret
     this.nodeKey = parts.nodeKey
     this.genesisPath = parts.genesisPath
@@ -206,6 +208,8 @@ export class FleekNode {
       dir: home.path(config.blockstore.dir),
       maxSizeBytes: config.blockstore.maxSizeBytes,
     })
+    // The node's lifetime: aborting it closes every component (the network listens to it directly).
+    const abort = new AbortController()
     let network: Network
     try {
       const info = app.epochInfo()
@@ -223,7 +227,7 @@ export class FleekNode {
           logger: logger.child({ component: 'network' }),
           onMisbehaviour: (peer, reason) => logger.warn({ peer, reason }, 'peer misbehaved'),
         },
-        AbortSignal.timeout(60_000),
+        abort.signal,
       )
     } catch (err) {
       await storage.close()
@@ -234,6 +238,7 @@ export class FleekNode {
       app,
       blockstore,
       network,
+      abort,
       nodeSecret: nodeKey.secret,
       nodeKey: nodePublic,
       genesisPath,
