@@ -6,7 +6,7 @@ import { type ReceiptJson, type SendResult, sendTransaction } from '../client/tr
 import { FleekError } from '../lib/errors.ts'
 import type { SecretKey } from '../lib/keys/index.ts'
 import type { MethodCall } from '../lib/tx/index.ts'
-import { Keystore, NodeHome } from '../node/index.ts'
+import { openKeystore } from './keys.ts'
 import { existingPassphrase, passphraseFlags } from './passphrase.ts'
 import { rpcClient, rpcFlags } from './node-flags.ts'
 
@@ -28,8 +28,7 @@ export async function signingKey(
   flags: { 'passphrase-file'?: string | undefined; keychain: boolean },
   notice: (line: string) => void,
 ): Promise<SecretKey> {
-  const home = new NodeHome(homeDir)
-  const keystore = new Keystore({ dir: home.path(home.loadConfig().keystore.dir) })
+  const { home, keystore } = openKeystore(homeDir)
   const passphrase = keystore.isEncrypted(kind)
     ? await existingPassphrase({
         passphraseFile: flags['passphrase-file'],
