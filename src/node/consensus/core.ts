@@ -64,6 +64,11 @@ export interface ConsensusOptions {
   maxHeaderBatches: number
   /** Rounds kept below the last committed round. */
   gcDepth: number
+  /**
+   * Rounds of certificates and batches kept in the store below the last committed round (at least
+   * `gcDepth`): a member that was down fetches the history it missed from these, parent by parent.
+   */
+  retainRounds: number
   /** Attempts to fetch a missing certificate or batch (each from the next peer). */
   syncRetries: number
   /** Time allowed for one fetch attempt. */
@@ -79,6 +84,7 @@ export const defaultConsensusOptions: ConsensusOptions = {
   maxHeaderDelayMs: 200,
   maxHeaderBatches: 1000,
   gcDepth: 50,
+  retainRounds: 1000,
   syncRetries: 3,
   syncTimeoutMs: 2000,
   deliverEmptySubDags: false,
@@ -624,8 +630,9 @@ export class NarwhalCore {
     state.nextIndex = sub.index + 1
     state.lastTimestampMs = sub.timestampMs
     this.#store.putState(dagCbor.encode(state))
-    const gcRound = Math.max(0, ...state.lastCommittedRounds) - this.#options.gcDepth
-    if (gcRound > 0) this.#store.deleteBelowRound(gcRound)
+    const keepRounds = Math.max(this.#options.gcDepth, this.#options.retainRounds)
+    const deleteBelow = Math.max(0, ...state.lastCommittedRounds) - keepRounds
+    if (deleteBelow > 0) this.#store.deleteBelowRound(deleteBelow)
   }
 
   // -------------------------------------------------------------------------------------------------
