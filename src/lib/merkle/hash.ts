@@ -29,18 +29,21 @@ export function hashValue(value: Uint8Array): Uint8Array {
   return hash(value)
 }
 
+/** The 64-byte input of a node hash, reused by every call (keyedHash neither keeps nor re-enters it). */
+const pair = new Uint8Array(2 * HASH_BYTES)
+
+function hashPair(key: Uint8Array, a: Uint8Array, b: Uint8Array): Uint8Array {
+  pair.set(a, 0)
+  pair.set(b, HASH_BYTES)
+  return keyedHash(key, pair)
+}
+
 /** The hash of the leaf holding `key` with `valueHash`. */
 export function hashLeaf(key: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  const input = new Uint8Array(2 * HASH_BYTES)
-  input.set(key, 0)
-  input.set(valueHash, HASH_BYTES)
-  return keyedHash(LEAF_KEY, input)
+  return hashPair(LEAF_KEY, key, valueHash)
 }
 
 /** The hash of the internal node with children `left` (bit 0) and `right` (bit 1). */
 export function hashInternal(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const input = new Uint8Array(2 * HASH_BYTES)
-  input.set(left, 0)
-  input.set(right, HASH_BYTES)
-  return keyedHash(INTERNAL_KEY, input)
+  return hashPair(INTERNAL_KEY, left, right)
 }
