@@ -100,7 +100,8 @@ class LmdbTable implements Table {
 
   putBytes(key: StorageKey, bytes: Uint8Array): void {
     this.#checkWritable()
-    this.#db.putSync(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    // lmdb writes any Uint8Array as is (inside the transaction it is copied before putSync returns).
+    this.#db.putSync(key, bytes as Buffer)
   }
 
   delete(key: StorageKey): void {
