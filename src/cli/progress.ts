@@ -2,8 +2,6 @@
  * Transfer helpers for commands that move bytes: a progress line on stderr (only on a TTY, only past a
  * few MiB, redrawn at most ten times a second), and writing a byte stream to stdout with backpressure.
  */
-import { once } from 'node:events'
-
 import { fromSystemError } from '../lib/errors.ts'
 
 /** Transfers smaller than this show no progress. */
@@ -89,9 +87,9 @@ export class Progress {
 }
 
 /**
- * Writes `source` to stdout, waiting for drain. A reader that goes away (EPIPE: `| head`) ends the
- * copy quietly; returns the bytes written. The error listener stays, so that an EPIPE reported after
- * the last write cannot crash the process.
+ * Writes `source` to stdout, each chunk flushed before the next is asked for (so a source may reuse
+ * its buffers). A reader that goes away (EPIPE: `| head`) ends the copy quietly; returns the bytes
+ * written. The error listener stays, so that an EPIPE reported late cannot crash the process.
  */
 export async function writeToStdout(
   source: AsyncIterable<Uint8Array>,
@@ -100,32 +98,22 @@ export async function writeToStdout(
   let written = 0
   let closed = false
   let failure: unknown
-  stdout.on('error', (err: NodeJS.ErrnoException) => {
+  const onError = (err: NodeJS.ErrnoException | null | undefined): void => {
+    if (err === null || err === undefined) return
     if (err.code === 'EPIPE') closed = true
     else failure ??= err
-  })
-  const check = (): void => {
-    if (failure !== undefined) throw fromSystemError(failure, 'write', 'standard output')
   }
+  stdout.on('error', onError)
   for await (const chunk of source) {
-    check()
-    if (closed) break
-    written += chunk.length
-    if (!stdout.write(chunk)) {
-      const done = new AbortController()
-      try {
-        await Promise.race([
-          once(stdout, 'drain', { signal: done.signal }),
-          once(stdout, 'close', { signal: done.signal }),
-        ])
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EPIPE') closed = true
-        else failure ??= err
-      } finally {
-        done.abort()
-      }
-    }
+    if (failure !== undefined || closed) break
+    await new Promise<void>((resolve) => {
+      stdout.write(chunk, (err) => {
+        onError(err)
+        resolve()
+      })
+    })
+    if (!closed && failure === undefined) written += chunk.length
   }
-  check()
+  if (failure !== undefined) throw fromSystemError(failure, 'write', 'standard output')
   return written
 }

@@ -81,22 +81,23 @@ export default class ContentGet extends FleekCommand<typeof ContentGet> {
         totalBytes: info.sizeBytes,
         enabled: !this.jsonEnabled(),
       })
-      const read = store.read(hash, { onBytes: (n) => progress.add(n) })
+      const onBytes = (n: number): void => progress.add(n)
+      // Stdout and file writers finish each write before asking for the next block: buffers are reused.
       try {
         if (output === '-') {
-          await writeToStdout(read)
+          await writeToStdout(store.read(hash, { onBytes, reuseBuffers: true }))
           return result
         }
         const path = resolve(output)
         result.output = path
         if (info.kind === 'directory' && !this.flags.tar) {
-          const counts = await extractDirectory(read, path)
+          const counts = await extractDirectory(store.read(hash, { onBytes }), path)
           result.files = counts.files
           result.folders = counts.folders
           progress.done()
           this.log(`restored ${counts.files} files and ${counts.folders} folders into ${path}`)
         } else {
-          await writeFileFromStream(read, path)
+          await writeFileFromStream(store.read(hash, { onBytes, reuseBuffers: true }), path)
           progress.done()
           this.log(`wrote ${info.sizeBytes} bytes to ${path}`)
         }

@@ -307,3 +307,20 @@ test('a failing source stores nothing', async (t) => {
   assert.deepEqual(store.list(), [])
   assert.deepEqual(readdirSync(join(store.dir, 'tmp')), [])
 })
+
+test('reused read buffers still hand out every block right, across many read groups', async (t) => {
+  const store = openStore(t)
+  const data = bytesOf(40 * BLOCK_BYTES + 999, 11)
+  const { hash: hex } = await store.put(slices(data, 1 << 20))
+  const copies: Buffer[] = []
+  const views: Uint8Array[] = []
+  for await (const block of store.readBlocks(hex, { reuseBuffers: true, startBlock: 3 })) {
+    copies.push(Buffer.from(block.bytes)) // copied before asking for the next block, as required
+    views.push(block.bytes)
+  }
+  assert.ok(Buffer.concat(copies).equals(Buffer.from(data.subarray(3 * BLOCK_BYTES))))
+  // The views were overwritten by later groups: the buffers really are reused.
+  assert.ok(!Buffer.concat(views).equals(Buffer.from(data.subarray(3 * BLOCK_BYTES))))
+  const fresh = await collect(store.read(hex))
+  assert.ok(Buffer.from(fresh).equals(Buffer.from(data)))
+})
