@@ -137,6 +137,8 @@ export class NarwhalCore {
   readonly #rounds = new Map<number, Map<number, DagCertificate>>()
   readonly #accepting = new Map<string, Promise<boolean>>()
   readonly #uncommittedPayload = new Set<string>()
+  /** Own certificates with batches not committed yet: digest → round and batch digests. */
+  readonly #ownUncommitted = new Map<string, { round: number; batches: Uint8Array[] }>()
 
   #started = false
   #closed = false
@@ -420,6 +422,8 @@ export class NarwhalCore {
     // Stored before it is sent (after a crash, a certified header is known as such), and sent
     // before our next header, which it is a parent of.
     this.#store.putCertificate(own.digest, own.header.round, encodeCertificate(certificate))
+    if (own.header.batches.length > 0)
+      this.#ownUncommitted.set(own.digest, { round: own.header.round, batches: own.header.batches })
     if (this.#ctx.size > 1)
       this.#network.broadcast(encodeConsensusMessage({ type: 'certificate', certificate }))
     await this.#processCertificate(certificate, undefined, true)
@@ -590,6 +594,20 @@ export class NarwhalCore {
     }
     // Certificates of a collected round that were not the first of their (author, round) slot.
     for (const [hex, v] of this.#dag) if (v.round < gcRound) this.#dag.delete(hex)
+    // An own certificate that no later certificate referenced (it arrived after the others moved on)
+    // can never commit once its round is collected: its batches go into a next header (none are lost).
+    let orphaned = 0
+    for (const [hex, own] of this.#ownUncommitted) {
+      if (own.round >= gcRound) continue
+      this.#ownUncommitted.delete(hex)
+      this.#pendingDigests.push(...own.batches)
+      orphaned += own.batches.length
+    }
+    if (orphaned > 0)
+      this.#log.info(
+        { batches: orphaned, gcRound },
+        'batches of an uncommitted own certificate proposed again',
+      )
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -605,7 +623,10 @@ export class NarwhalCore {
       }
       transactions.push(...decodeBatch(stored).transactions)
     }
-    for (const c of sub.certificates) this.#uncommittedPayload.delete(c.digest)
+    for (const c of sub.certificates) {
+      this.#uncommittedPayload.delete(c.digest)
+      this.#ownUncommitted.delete(c.digest)
+    }
     this.#delivery = this.#delivery.then(() => this.#deliver(sub, transactions))
   }
 
