@@ -74,7 +74,9 @@ export class MemoryNodeStore implements MerkleNodeStore {
 
 /** A short string map key: the length, then one UTF-16 code unit per two bytes (hex is 4× slower). */
 function mapKey(h: Uint8Array): string {
-  let key = String.fromCharCode(h.length)
-  for (let i = 0; i + 1 < h.length; i += 2) key += String.fromCharCode(h[i] | (h[i + 1] << 8))
-  return h.length % 2 === 0 ? key : key + String.fromCharCode(h[h.length - 1])
+  const units: number[] = [h.length]
+  for (let i = 0; i + 1 < h.length; i += 2) units.push(h[i] | (h[i + 1] << 8))
+  if (h.length % 2 !== 0) units.push(h[h.length - 1])
+  // One call builds a flat string (repeated += builds a rope that every Map lookup must flatten).
+  return String.fromCharCode(...units)
 }
