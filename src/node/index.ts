@@ -13,7 +13,7 @@ export { keychainGet, keychainSet, type KeychainResult } from './keystore/keycha
 export type { NodeStatus } from './status.ts'
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.ts'
 export { Blockstore, openHomeBlockstore, type BlobInfo, type PutResult } from './blockstore/index.ts'
-export { FleekNode, loadOrCreateGenesis, type NodeStartOptions } from './node.ts'
+export type { FleekNode, NodeStartOptions } from './node.ts'
 export {
   Application,
   createDevnetGenesis,
@@ -23,3 +23,14 @@ export {
   type Genesis,
   type Receipt,
 } from './application/index.ts'
+
+/**
+ * Starts a full node. The node's module (libp2p, consensus, …) loads only here, so that commands
+ * which never run a node start fast.
+ */
+export async function startNode(
+  options: import('./node.ts').NodeStartOptions,
+): Promise<import('./node.ts').FleekNode> {
+  const { FleekNode } = await import('./node.ts')
+  return FleekNode.start(options)
+}

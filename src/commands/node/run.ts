@@ -2,10 +2,9 @@ import { Flags } from '@oclif/core'
 import { join } from 'node:path'
 
 import { FleekCommand } from '../../cli/base-command.ts'
-import { showDashboard } from '../../cli/dashboard.tsx'
 import { existingPassphrase, newPassphrase, passphraseFlags } from '../../cli/passphrase.ts'
 import { generateKey } from '../../lib/keys/index.ts'
-import { FleekNode, Keystore, NodeHome, createLogger, keyKinds } from '../../node/index.ts'
+import { Keystore, NodeHome, createLogger, keyKinds, startNode } from '../../node/index.ts'
 
 export default class NodeRun extends FleekCommand<typeof NodeRun> {
   static override summary = 'Run a Fleek Network node (a single-node devnet when nothing is configured).'
@@ -84,7 +83,7 @@ export default class NodeRun extends FleekCommand<typeof NodeRun> {
     })
     const stop = new AbortController()
     let fatal: unknown
-    const node = await FleekNode.start({
+    const node = await startNode({
       home,
       config,
       ...(passphrase !== undefined ? { passphrase } : {}),
@@ -109,8 +108,10 @@ export default class NodeRun extends FleekCommand<typeof NodeRun> {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     node.signal.addEventListener('abort', () => stop.abort(), { once: true })
-    if (dashboard) showDashboard(() => node.status(), stop.signal)
-    else this.notice(`node running: rpc ${node.rpcUrl}`)
+    if (dashboard) {
+      const { showDashboard } = await import('../../cli/dashboard.tsx')
+      showDashboard(() => node.status(), stop.signal)
+    } else this.notice(`node running: rpc ${node.rpcUrl}`)
     await new Promise<void>((resolve) =>
       stop.signal.addEventListener('abort', () => resolve(), { once: true }),
     )
