@@ -83,6 +83,18 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   const withdrawError = (JSON.parse(withdraw.stdout) as { error: { code: string; receipt: Receipt } }).error
   assert.equal(withdrawError.code, 'REJECTED')
   assert.equal(withdrawError.receipt.reason, 'WITHDRAW_LOCKED')
+  // participation: already in (refused with the reason), then out from the next epoch
+  const optIn = await cli(['node', 'opt-in', '--json'])
+  assert.equal(optIn.code, 10)
+  assert.equal(
+    (JSON.parse(optIn.stdout) as { error: { receipt: Receipt } }).error.receipt.reason,
+    'ALREADY_PARTICIPATING',
+  )
+  assert.equal(json<{ receipt: Receipt }>(await cli(['node', 'opt-out', '--json'])).receipt.status, 'success')
+  assert.equal(
+    json<{ participation: string }>(await cli(['node', 'info', '--json'])).participation,
+    'optedOut',
+  )
   const noWait = json<{ txHash: string; receipt?: Receipt }>(
     await cli(['account', 'transfer', friend, '0.1', '--no-wait', '--json']),
   )
