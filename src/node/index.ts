@@ -12,7 +12,8 @@ export { Keystore, keyKinds, type KeystoreOptions } from './keystore/index.ts'
 export { keychainGet, keychainSet, type KeychainResult } from './keystore/keychain.ts'
 export type { NodeStatus } from './status.ts'
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.ts'
-export { Blockstore, openHomeBlockstore, type BlobInfo, type PutResult } from './blockstore/index.ts'
+export * from './blockstore/index.ts'
+export * from './devnet/index.ts'
 export type { FleekNode, NodeStartOptions } from './node.ts'
 export {
   Application,

@@ -5,12 +5,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { Progress, writeToStdout } from '../../cli/progress.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
 import { FleekError } from '../../lib/errors.ts'
-import {
-  extractDirectory,
-  openHomeBlockstore,
-  toHexHash,
-  writeFileFromStream,
-} from '../../node/blockstore/index.ts'
+import { extractDirectory, openHomeBlockstore, toHexHash, writeFileFromStream } from '../../node/index.ts'
 
 export interface ContentGetResult {
   hash: string

@@ -4,7 +4,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { Progress } from '../../cli/progress.ts'
 import { createHasher, toHex } from '../../lib/b3/index.ts'
 import { toCid } from '../../lib/b3/cid.ts'
-import { openContentInput } from '../../node/blockstore/index.ts'
+import { openContentInput } from '../../node/index.ts'
 
 export default class ContentHash extends FleekCommand<typeof ContentHash> {
   static override summary = 'Print the content hash of a file, a folder or standard input; store nothing.'

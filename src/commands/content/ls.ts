@@ -2,7 +2,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { formatBytes } from '../../cli/progress.ts'
 import { fromHex } from '../../lib/b3/index.ts'
 import { toCid } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openHomeBlockstore } from '../../node/index.ts'
 
 export interface ContentListEntry {
   hash: string

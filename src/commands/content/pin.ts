@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { parseContentId } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentPin extends FleekCommand<typeof ContentPin> {
   static override summary = 'Pin a blob: the size budget never evicts it.'

@@ -4,7 +4,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { Progress } from '../../cli/progress.ts'
 import { fromHex } from '../../lib/b3/index.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
-import { openContentInput, openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openContentInput, openHomeBlockstore } from '../../node/index.ts'
 
 export interface ContentPutResult {
   hash: string

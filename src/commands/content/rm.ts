@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { parseContentId } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentRm extends FleekCommand<typeof ContentRm> {
   static override summary = 'Remove a blob from the blockstore.'

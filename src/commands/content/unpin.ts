@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { parseContentId } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentUnpin extends FleekCommand<typeof ContentUnpin> {
   static override summary = 'Unpin a blob: the size budget may evict it again.'

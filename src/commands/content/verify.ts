@@ -3,7 +3,7 @@ import { Args } from '@oclif/core'
 import { FleekCommand } from '../../cli/base-command.ts'
 import { Progress } from '../../cli/progress.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/blockstore/index.ts'
+import { openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentVerify extends FleekCommand<typeof ContentVerify> {
   static override summary = 'Re-hash a stored blob block by block; name the first bad block.'

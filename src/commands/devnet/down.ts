@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { devnetDir } from '../../cli/devnet.ts'
-import { readDevnetState, stopDevnetProcess, writeDevnetState } from '../../node/devnet/index.ts'
+import { readDevnetState, stopDevnetProcess, writeDevnetState } from '../../node/index.ts'
 
 export default class DevnetDown extends FleekCommand<typeof DevnetDown> {
   static override summary =

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { devnetDir } from '../../cli/devnet.ts'
-import { devnetNode, readDevnetLog, readDevnetState } from '../../node/devnet/index.ts'
+import { devnetNode, readDevnetLog, readDevnetState } from '../../node/index.ts'
 
 export default class DevnetLogs extends FleekCommand<typeof DevnetLogs> {
   static override summary = 'Print the last lines of a devnet node’s log (JSON lines).'

@@ -10,7 +10,7 @@ import {
   startDevnetProcess,
   waitForHealth,
   writeDevnetState,
-} from '../../node/devnet/index.ts'
+} from '../../node/index.ts'
 
 export default class DevnetStart extends FleekCommand<typeof DevnetStart> {
   static override summary = 'Start one stopped devnet node again (it recovers its state and rejoins).'

@@ -1,8 +1,7 @@
 import { FleekCommand } from '../../cli/base-command.ts'
 import { devnetDir } from '../../cli/devnet.ts'
 import { RpcClient } from '../../client/rpc.ts'
-import { isRunning, readDevnetState } from '../../node/devnet/index.ts'
-import type { NodeStatus } from '../../node/index.ts'
+import { type NodeStatus, isRunning, readDevnetState } from '../../node/index.ts'
 
 interface Row {
   index: number

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { devnetDir } from '../../cli/devnet.ts'
-import { devnetNode, readDevnetState, stopDevnetProcess, writeDevnetState } from '../../node/devnet/index.ts'
+import { devnetNode, readDevnetState, stopDevnetProcess, writeDevnetState } from '../../node/index.ts'
 
 export default class DevnetStop extends FleekCommand<typeof DevnetStop> {
   static override summary = 'Stop one devnet node (SIGTERM; --kill for SIGKILL, as a crash).'

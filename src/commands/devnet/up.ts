@@ -10,7 +10,7 @@ import {
   startDevnetProcess,
   waitForHealth,
   writeDevnetState,
-} from '../../node/devnet/index.ts'
+} from '../../node/index.ts'
 
 export default class DevnetUp extends FleekCommand<typeof DevnetUp> {
   static override summary = 'Start a devnet: N real node processes on this machine with one shared genesis.'
