@@ -169,6 +169,35 @@ function readArgs(method: MethodName, value: CborValue): MethodCall {
       const a = readMap(value, p, ['epoch'], [])
       return { method, args: { epoch: readUint(a.epoch, `${p}.epoch`) } }
     }
+    case 'CommitteeBeaconCommit': {
+      const a = readMap(value, p, ['epoch', 'round', 'commit'], [])
+      return {
+        method,
+        args: {
+          epoch: readUint(a.epoch, `${p}.epoch`),
+          round: readUint(a.round, `${p}.round`),
+          commit: readBytes(a.commit, `${p}.commit`, 32),
+        },
+      }
+    }
+    case 'CommitteeBeaconReveal': {
+      const a = readMap(value, p, ['epoch', 'round', 'reveal'], [])
+      return {
+        method,
+        args: {
+          epoch: readUint(a.epoch, `${p}.epoch`),
+          round: readUint(a.round, `${p}.round`),
+          reveal: readBytes(a.reveal, `${p}.reveal`, 32),
+        },
+      }
+    }
+    case 'CommitteeBeaconTimeout': {
+      const a = readMap(value, p, ['epoch', 'round'], [])
+      return {
+        method,
+        args: { epoch: readUint(a.epoch, `${p}.epoch`), round: readUint(a.round, `${p}.round`) },
+      }
+    }
     case 'SubmitReputationMeasurements': {
       const a = readMap(value, p, ['measurements'], [])
       const list = readArray(a.measurements, `${p}.measurements`, MAX_MEASUREMENTS_PER_TX)

@@ -71,6 +71,10 @@ export const PARAM_NAMES = [
   'bandwidthPrice',
   'computePrice',
   'gpuPrice',
+  'beaconEnabled',
+  'beaconCommitTimeoutMs',
+  'beaconRevealTimeoutMs',
+  'beaconNonRevealSlash',
 ] as const
 export type ParamName = (typeof PARAM_NAMES)[number]
 
@@ -103,6 +107,11 @@ export type MethodCall =
   | { method: 'ChangeProtocolParam'; args: { param: ParamName; value: number } }
   | { method: 'IncrementNonce'; args: Record<string, never> }
   | { method: 'Faucet'; args: { token: Token; amount: bigint } }
+  /** Beacon commit: `commit` is computeBeaconCommit(epoch, round, reveal) of the application (32 bytes). */
+  | { method: 'CommitteeBeaconCommit'; args: { epoch: number; round: number; commit: Uint8Array } }
+  | { method: 'CommitteeBeaconReveal'; args: { epoch: number; round: number; reveal: Uint8Array } }
+  /** Carries a block when the chain is idle past a beacon phase deadline (the block's time closes it). */
+  | { method: 'CommitteeBeaconTimeout'; args: { epoch: number; round: number } }
 
 export type MethodName = MethodCall['method']
 export const METHOD_NAMES: readonly MethodName[] = [
@@ -121,6 +130,9 @@ export const METHOD_NAMES: readonly MethodName[] = [
   'ChangeProtocolParam',
   'IncrementNonce',
   'Faucet',
+  'CommitteeBeaconCommit',
+  'CommitteeBeaconReveal',
+  'CommitteeBeaconTimeout',
 ]
 
 export type TransactionPayload = { sender: Sender; nonce: number; chainId: number } & MethodCall

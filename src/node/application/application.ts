@@ -5,6 +5,7 @@ import { FleekError } from '../../lib/errors.ts'
 import { EMPTY_ROOT } from '../../lib/merkle/index.ts'
 import { COMMODITY_TYPES, PARAM_NAMES, normalizeAddress } from '../../lib/tx/index.ts'
 import type { Storage, StorageKey } from '../storage/index.ts'
+import { closeExpiredBeaconPhase } from './beacon.ts'
 import { executeTransaction } from './executor.ts'
 import type { Genesis } from './genesis.ts'
 import { State, fromHex, toHex } from './records.ts'
@@ -12,6 +13,7 @@ import { STATE_TABLES, StateOverlay, type StateTable } from './state.ts'
 import { proveStateEntry, updateStateRoot } from './state-root.ts'
 import type {
   AccountInfo,
+  BeaconState,
   BlockSequence,
   BlockRecord,
   Committee,
@@ -102,6 +104,8 @@ export class Application {
     const prevStateRoot = this.stateRoot()
     const receipts: Receipt[] = []
     let newEpoch: number | undefined
+    // A beacon phase whose deadline this block's time has reached closes before its transactions.
+    closeExpiredBeaconPhase(state, block.timestampMs)
     block.transactions.forEach((bytes, index) => {
       const receipt = executeTransaction(
         state,
@@ -195,6 +199,9 @@ export class Application {
     const state = this.#state()
     const epoch = state.getMetaNumber('epoch')
     const committee = state.getCommittee(epoch) as Committee
+    const beacon = state.getBeacon(epoch)
+    const running = beacon !== undefined && beacon.phase !== 'done'
+    const signalling = committee.readyToChange.length > 0
     return {
       epoch,
       epochStartMs: committee.epochStartMs,
@@ -202,7 +209,21 @@ export class Application {
       committee: committee.members,
       readyToChange: committee.readyToChange,
       height: state.getMetaNumber('height'),
+      phase: running ? (beacon.phase as 'commit' | 'reveal') : signalling ? 'signalling' : 'running',
+      beaconRound: running ? beacon.round : 0,
+      ...(running
+        ? { phaseEndsMs: beacon.phaseEndsMs }
+        : !signalling && { phaseEndsMs: committee.epochEndMs }),
     }
+  }
+
+  /**
+   * The commit–reveal beacon of the change away from `epoch` (default: the current one): its round,
+   * phase, deadline, commits and reveals, slashes, and once done the seed. Undefined before it starts.
+   */
+  beacon(epoch?: number): BeaconState | undefined {
+    const state = this.#state()
+    return state.getBeacon(epoch ?? state.getMetaNumber('epoch'))
   }
 
   params(): ProtocolParams {

@@ -1,3 +1,4 @@
+import { keyedHash } from '../../lib/b3/index.ts'
 import { toHex, type State } from './records.ts'
 import type { NodeInfo, ProtocolParams } from './types.ts'
 
@@ -17,9 +18,10 @@ export function computeQuorum(committeeSize: number): number {
  * The epoch change (reference §3.4), run when the quorum of ChangeEpoch votes is reached:
  * 1. opt-ins and opt-outs take effect (a node that leaves is removed from the content registry); 2. rewards of the ending epoch are distributed; 3. the executed
  * digests, reputation measurements and submission counters are cleared; 4. the next committee is
- * chosen; 5. the epoch advances. Returns the new epoch.
+ * chosen (a shuffle seeded by the commit–reveal beacon when `seed` is given, else the top stakers); 5. the
+ * epoch advances. Returns the new epoch.
  */
-export function changeEpoch(state: State, timestampMs: number): number {
+export function changeEpoch(state: State, timestampMs: number, seed?: Uint8Array): number {
   const epoch = state.getMetaNumber('epoch')
   const params = state.getParams()
   const committee = state.getCommittee(epoch)
@@ -40,7 +42,10 @@ export function changeEpoch(state: State, timestampMs: number): number {
   state.clearTable('submissions')
 
   const newEpoch = epoch + 1
-  const members = chooseCommittee(state.listNodes(), params)
+  const members =
+    seed === undefined
+      ? chooseCommittee(state.listNodes(), params)
+      : chooseShuffledCommittee(state.listNodes(), params, seed)
   // Keep the old committee if nobody is eligible: a chain without a committee could never move again.
   const nextMembers = members.length > 0 ? members : (committee?.members ?? [])
   const previousEnd = committee?.epochEndMs ?? timestampMs
@@ -67,11 +72,65 @@ export function changeEpoch(state: State, timestampMs: number): number {
 /**
  * The next committee, deterministically: participating nodes with at least the minimum stake, the
  * top `nodeCount` by stake (ties by public key) form the active set, and its first `committeeSize`
- * are the committee. (The commit–reveal beacon shuffle comes with multi-node networks.)
+ * are the committee (the epoch change without the beacon; see chooseShuffledCommittee).
  */
 export function chooseCommittee(nodes: NodeInfo[], params: ProtocolParams): Uint8Array[] {
+  return listActiveNodes(nodes, params)
+    .slice(0, params.committeeSize)
+    .map((n) => n.publicKey)
+}
+
+/**
+ * The next committee drawn by the beacon: the active set (as in chooseCommittee: participating, staked,
+ * top `nodeCount` by stake, ties by public key) shuffled by Fisher–Yates with randomness from `seed`,
+ * then its first `committeeSize`. For i = n−1 down to 1, j is uniform in [0, i] by rejection sampling
+ * (32-bit words, refused at or above 2^32 − 2^32 mod (i+1)), and items i and j swap. The words are
+ * little-endian u32s of BLAKE3-keyed(seed, u64le(counter)) blocks, counter = 0, 1, …, 8 words a block.
+ */
+export function chooseShuffledCommittee(
+  nodes: NodeInfo[],
+  params: ProtocolParams,
+  seed: Uint8Array,
+): Uint8Array[] {
+  return shuffleWithSeed(listActiveNodes(nodes, params), seed)
+    .slice(0, params.committeeSize)
+    .map((n) => n.publicKey)
+}
+
+/** A Fisher–Yates shuffle of a copy of `items` driven by `seed` (32 bytes); see chooseShuffledCommittee. */
+export function shuffleWithSeed<T>(items: readonly T[], seed: Uint8Array): T[] {
+  const out = [...items]
+  const counter = new Uint8Array(8)
+  const counterView = new DataView(counter.buffer)
+  let block = 0
+  let words: DataView | undefined
+  let next = 8
+  const nextWord = (): number => {
+    if (next === 8 || words === undefined) {
+      counterView.setBigUint64(0, BigInt(block++), true)
+      const bytes = keyedHash(seed, counter)
+      words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      next = 0
+    }
+    return words.getUint32(4 * next++, true)
+  }
+  for (let i = out.length - 1; i > 0; i--) {
+    const bound = i + 1
+    const limit = 2 ** 32 - (2 ** 32 % bound)
+    let x = nextWord()
+    while (x >= limit) x = nextWord()
+    const j = x % bound
+    const t = out[i]
+    out[i] = out[j]
+    out[j] = t
+  }
+  return out
+}
+
+/** Participating nodes with the minimum stake, the top `nodeCount` by stake (ties by public key). */
+export function listActiveNodes(nodes: NodeInfo[], params: ProtocolParams): NodeInfo[] {
   const min = BigInt(params.minStake) * FLK_UNIT
-  const active = nodes
+  return nodes
     .filter((n) => n.participation === 'true' && n.stake.staked >= min)
     .sort((a, b) => {
       if (a.stake.staked !== b.stake.staked) return a.stake.staked > b.stake.staked ? -1 : 1
@@ -80,7 +139,6 @@ export function chooseCommittee(nodes: NodeInfo[], params: ProtocolParams): Uint
       return ka < kb ? -1 : ka > kb ? 1 : 0
     })
     .slice(0, params.nodeCount)
-  return active.slice(0, params.committeeSize).map((n) => n.publicKey)
 }
 
 /** The reward boost of a stake locked until `stakeLockedUntil`, scaled by 10^18 (reference §3.7). */

@@ -8,6 +8,7 @@ import {
   type Transaction,
   type TransactionPayload,
 } from '../../lib/tx/index.ts'
+import { executeBeaconCommit, executeBeaconReveal, executeBeaconTimeout, startBeacon } from './beacon.ts'
 import { changeEpoch, computeQuorum } from './epoch.ts'
 import { checkParams } from './params.ts'
 import { toHex, type State } from './records.ts'
@@ -282,10 +283,21 @@ function executeNodeMethod(state: State, ctx: ExecutionContext, node: NodeInfo, 
       const readyToChange = [...committee.readyToChange, node.publicKey]
       state.putCommittee({ ...committee, readyToChange })
       if (readyToChange.length === computeQuorum(committee.members.length)) {
+        // With the beacon, the quorum opens its commit phase; the last reveal changes the epoch.
+        if (params.beaconEnabled === 1) {
+          startBeacon(state, epoch, ctx.timestampMs)
+          return {}
+        }
         return { newEpoch: changeEpoch(state, ctx.timestampMs) }
       }
       return {}
     }
+    case 'CommitteeBeaconCommit':
+      return executeBeaconCommit(state, ctx.timestampMs, node, call.args)
+    case 'CommitteeBeaconReveal':
+      return executeBeaconReveal(state, ctx.timestampMs, node, call.args)
+    case 'CommitteeBeaconTimeout':
+      return executeBeaconTimeout(state, ctx.timestampMs, node, call.args)
     case 'SubmitReputationMeasurements': {
       if (!staked) return { reason: 'INSUFFICIENT_STAKE' }
       const submissions = state.getSubmissions(pkHex)

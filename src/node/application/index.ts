@@ -12,7 +12,15 @@ export {
   type GenesisNode,
   type GenesisService,
 } from './genesis.ts'
-export { computeQuorum, chooseCommittee, computeBoost } from './epoch.ts'
+export {
+  computeQuorum,
+  chooseCommittee,
+  chooseShuffledCommittee,
+  computeBoost,
+  listActiveNodes,
+  shuffleWithSeed,
+} from './epoch.ts'
+export { computeBeaconCommit, computeBeaconSeed, listEligibleMembers } from './beacon.ts'
 export { checkParams } from './params.ts'
 export { STATE_TABLES, type StateTable } from './state.ts'
 export * from './types.ts'

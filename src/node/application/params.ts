@@ -19,6 +19,10 @@ const PARAM_BOUNDS: Record<ParamName, [number, number]> = {
   bandwidthPrice: [0, 1e12],
   computePrice: [0, 1e12],
   gpuPrice: [0, 1e12],
+  beaconEnabled: [0, 1],
+  beaconCommitTimeoutMs: [100, 24 * 3_600_000],
+  beaconRevealTimeoutMs: [100, 24 * 3_600_000],
+  beaconNonRevealSlash: [0, 1e12],
 }
 
 /** One line describing what is wrong with `params`, or undefined when they are valid. */

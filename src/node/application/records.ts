@@ -2,6 +2,7 @@ import { COMMODITY_TYPES, PARAM_NAMES, type NodePorts } from '../../lib/tx/index
 import type { StateOverlay } from './state.ts'
 import type {
   AccountInfo,
+  BeaconState,
   Committee,
   NodeInfo,
   NodeServed,
@@ -103,6 +104,17 @@ export class State {
   }
   putCommittee(c: Committee): void {
     this.overlay.put('committees', c.epoch, c)
+  }
+
+  // ---- committee beacon (by the epoch it changes away from) ----
+  getBeacon(epoch: number): BeaconState | undefined {
+    const raw = this.overlay.get('beacon', epoch) as RawBeacon | undefined
+    if (raw === undefined) return undefined
+    return { ...raw, slashed: raw.slashed.map((x) => ({ ...x, amount: BigInt(x.amount) })) }
+  }
+  putBeacon(b: BeaconState): void {
+    const raw: RawBeacon = { ...b, slashed: b.slashed.map((x) => ({ ...x, amount: x.amount.toString() })) }
+    this.overlay.put('beacon', b.epoch, raw)
   }
 
   // ---- services ----
@@ -217,6 +229,10 @@ export class State {
       .entries('content', { prefix: `${uriHex}:` })
       .map(([k]) => String(k).slice(uriHex.length + 1))
   }
+}
+
+interface RawBeacon extends Omit<BeaconState, 'slashed'> {
+  slashed: Array<{ node: Uint8Array; round: number; amount: string }>
 }
 
 interface RawNode {

@@ -25,6 +25,7 @@ export const STATE_TABLES = [
   'executedDigests',
   'content',
   'nodeContent',
+  'beacon',
 ] as const
 export type StateTable = (typeof STATE_TABLES)[number]
 

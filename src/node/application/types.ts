@@ -22,6 +22,10 @@ export type ProtocolParams = Record<ParamName, number>
  * epochsPerYear      epochs per year (emissions are spread over them)
  * minNumMeasurements reputation measurements needed to score a node
  * bandwidthPrice, computePrice, gpuPrice   stablecoin base units (micro-USD) per unit of commodity
+ * beaconEnabled      1: the ChangeEpoch quorum starts the commit–reveal beacon and the next committee is
+ *                    a shuffle seeded by it; 0: the quorum changes the epoch at once (top stakers)
+ * beaconCommitTimeoutMs, beaconRevealTimeoutMs   length of a beacon phase, on block timestamps
+ * beaconNonRevealSlash   whole FLK slashed from a member that committed but did not reveal in time
  */
 
 export const defaultProtocolParams: ProtocolParams = {
@@ -41,6 +45,11 @@ export const defaultProtocolParams: ProtocolParams = {
   bandwidthPrice: 1,
   computePrice: 10,
   gpuPrice: 100,
+  // Off until the node drives the beacon (commit and reveal transactions of its committee members).
+  beaconEnabled: 0,
+  beaconCommitTimeoutMs: 30_000,
+  beaconRevealTimeoutMs: 30_000,
+  beaconNonRevealSlash: 100,
 }
 
 export type Participation = 'true' | 'false' | 'optedIn' | 'optedOut'
@@ -84,6 +93,12 @@ export interface Committee {
   epochEndMs: number
 }
 
+/**
+ * Where the epoch change stands: `running` (no ChangeEpoch yet), `signalling` (some, short of the
+ * quorum), `commit` and `reveal` (the beacon's phases, see beacon.ts).
+ */
+export type EpochPhase = 'running' | 'signalling' | 'commit' | 'reveal'
+
 export interface EpochInfo {
   epoch: number
   epochStartMs: number
@@ -91,6 +106,47 @@ export interface EpochInfo {
   committee: Uint8Array[]
   readyToChange: Uint8Array[]
   height: number
+  phase: EpochPhase
+  /** The beacon round (0 until the beacon has started; counts rounds restarted after a timeout). */
+  beaconRound: number
+  /**
+   * Block time at which the current phase ends: the epoch end while running, the phase deadline in the
+   * beacon's phases; absent while signalling (it waits for votes, not for a time).
+   */
+  phaseEndsMs?: number
+}
+
+/** A member's part in one beacon round. */
+export interface BeaconEntry {
+  node: Uint8Array
+  commit: Uint8Array
+  /** Set once revealed (it hashes to `commit`). */
+  reveal?: Uint8Array
+}
+
+export interface BeaconSlash {
+  node: Uint8Array
+  round: number
+  /** Base units of FLK taken (staked first, then locked) and paid to the protocol fund. */
+  amount: bigint
+}
+
+/**
+ * The commit–reveal beacon of the change away from `epoch` (table `beacon`, by epoch; kept as history).
+ * `phase` is `done` once the epoch has changed, with the `seed` that drew the next committee.
+ */
+export interface BeaconState {
+  epoch: number
+  round: number
+  phase: 'commit' | 'reveal' | 'done'
+  phaseStartMs: number
+  phaseEndsMs: number
+  /** This round's commits in arrival order. */
+  entries: BeaconEntry[]
+  /** Members that withheld a reveal in an earlier round: slashed, and out of the later rounds. */
+  excluded: Uint8Array[]
+  slashed: BeaconSlash[]
+  seed?: Uint8Array
 }
 
 export interface Service {
@@ -165,6 +221,15 @@ export const FAIL_REASONS = [
   'NOT_GOVERNANCE',
   'INVALID_PARAM_VALUE',
   'FAUCET_DISABLED',
+  'BEACON_NOT_RUNNING',
+  'BEACON_WRONG_PHASE',
+  'ROUND_MISMATCH',
+  'EXCLUDED_FROM_BEACON',
+  'ALREADY_COMMITTED',
+  'NOT_COMMITTED',
+  'ALREADY_REVEALED',
+  'REVEAL_MISMATCH',
+  'BEACON_TIMEOUT_NOT_REACHED',
 ] as const
 export type RejectReason = (typeof REJECT_REASONS)[number]
 export type FailReason = (typeof FAIL_REASONS)[number]
@@ -180,7 +245,10 @@ export interface Receipt {
   method?: MethodName
   status: 'success' | 'failed' | 'rejected'
   reason?: ReceiptReason
-  /** Set on the ChangeEpoch that completed the epoch change: the new epoch. */
+  /**
+   * Set on the transaction that completed the epoch change (the quorum's ChangeEpoch without the
+   * beacon, the last CommitteeBeaconReveal with it): the new epoch.
+   */
   newEpoch?: number
 }
 
