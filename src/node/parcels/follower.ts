@@ -1,0 +1,475 @@
+/**
+ * The edge side of parcels (DESIGN §4): a node outside the committee executes a parcel once 2f+1
+ * distinct members of the parcel's epoch attested it and it links to the last parcel it executed.
+ *
+ * Parcels and attestations come from gossip in any order, repeated, some forged. Attestations are
+ * checked (member of the epoch's committee, valid signature) as they arrive; those of an epoch whose
+ * committee is not known yet (the next one, before its epoch change is executed) wait, bounded.
+ * Parcels wait, bounded, until they can be executed or become stale. A parcel is also certified when a
+ * certified parcel names it as `previous` (its digest is then vouched for by the chain), so a gap can
+ * be filled from any peer through `fetch`: what comes back is checked against the wanted digest.
+ *
+ * The head (last executed parcel) is saved after each execution. A crash between an execution and
+ * that write makes the next start execute the same parcel again: `execute` must skip a block already
+ * executed (the node's executor does, by its (epoch, index) sequence).
+ */
+import { FleekError } from '../../lib/errors.ts'
+import { computeQuorum } from '../application/index.ts'
+import {
+  type ConsensusClock,
+  type ConsensusLogger,
+  silentLogger,
+  systemClock,
+} from '../consensus/interface.ts'
+import type { Storage } from '../storage/index.ts'
+import {
+  type Attestation,
+  type CertifiedParcel,
+  GENESIS_PARCEL_DIGEST,
+  type Parcel,
+  computeParcelDigest,
+  decodeCertifiedParcel,
+  decodeParcelMessage,
+  encodeCertifiedParcel,
+  verifyAttestation,
+} from './messages.ts'
+import { type ParcelHead, toHex } from './producer.ts'
+
+export const FOLLOWER_TABLE = 'parcelFollower'
+
+export interface ParcelFollowerOptions {
+  /** Parcels held while they cannot be executed yet. */
+  maxHeldParcels: number
+  /** Attestations held (checked ones of parcels not executed yet, plus unchecked ones of the next epoch). */
+  maxHeldAttestations: number
+  /** Executed parcels kept (with their attestations) to answer other nodes' fetches. */
+  maxServedParcels: number
+  /** One fetch attempt's limit. */
+  fetchTimeoutMs: number
+  /** Attempts after the first one. */
+  fetchRetries: number
+  /** How long the follower waits with parcels it cannot link before it fetches the missing ones. */
+  gapDelayMs: number
+}
+
+export const defaultParcelFollowerOptions: ParcelFollowerOptions = {
+  maxHeldParcels: 1000,
+  maxHeldAttestations: 20_000,
+  maxServedParcels: 1000,
+  fetchTimeoutMs: 5000,
+  fetchRetries: 3,
+  gapDelayMs: 2000,
+}
+
+export interface ParcelFollowerDeps {
+  /** Where the head is saved. */
+  storage: Storage
+  /** The node keys of the committee of `epoch`, in committee order; undefined while unknown. */
+  committee(epoch: number): readonly Uint8Array[] | undefined
+  /** Executes one parcel (the next in the chain). Must skip a block executed already (see above). */
+  execute(parcel: Parcel, digest: Uint8Array): void | Promise<void>
+  /** Asks peers for a parcel: resolves with an encoded CertifiedParcel. `hints` are peers likely to hold it. */
+  fetch(digest: Uint8Array, signal: AbortSignal, hints: readonly string[]): Promise<Uint8Array>
+  /** A peer sent something malformed or forged (for reputation). */
+  onMisbehaviour?(peer: string, reason: string): void
+  logger?: ConsensusLogger
+  clock?: ConsensusClock
+}
+
+interface HeldParcel {
+  parcel: Parcel
+  digest: Uint8Array
+  from: string
+}
+
+interface ServedParcel {
+  parcel: Parcel
+  attestations: Attestation[]
+}
+
+export class ParcelFollower {
+  readonly #options: ParcelFollowerOptions
+  readonly #deps: ParcelFollowerDeps
+  readonly #logger: ConsensusLogger
+  readonly #clock: ConsensusClock
+  #head: ParcelHead
+  /** Parcels not executed yet, by digest hex. */
+  readonly #held = new Map<string, HeldParcel>()
+  /** Checked attestations of parcels not executed yet: digest hex → attester hex → attestation. */
+  readonly #attestations = new Map<string, Map<string, Attestation>>()
+  #attestationCount = 0
+  /** Attestations of epochs whose committee is not known yet. */
+  #unchecked: Array<{ attestation: Attestation; from: string }> = []
+  /** Digests named as `previous` by a certified parcel. */
+  readonly #vouched = new Set<string>()
+  readonly #served = new Map<string, ServedParcel>()
+  readonly #fetching = new Set<string>()
+  #running: Promise<void> | undefined
+  #again = false
+  #lastProgressMs: number
+  #timer: unknown
+  #signal: AbortSignal | undefined
+
+  constructor(options: Partial<ParcelFollowerOptions>, deps: ParcelFollowerDeps) {
+    this.#options = { ...defaultParcelFollowerOptions, ...options }
+    this.#deps = deps
+    this.#logger = deps.logger ?? silentLogger
+    this.#clock = deps.clock ?? systemClock
+    const stored = deps.storage.table(FOLLOWER_TABLE).get('head') as
+      { digest: Uint8Array; epoch: number; index: number | null } | undefined
+    this.#head =
+      stored === undefined
+        ? { digest: GENESIS_PARCEL_DIGEST, epoch: 0 }
+        : {
+            digest: stored.digest,
+            epoch: stored.epoch,
+            ...(stored.index !== null && { index: stored.index }),
+          }
+    this.#lastProgressMs = this.#clock.now()
+  }
+
+  /** The last executed parcel (the genesis digest, epoch 0, before the first). */
+  head(): ParcelHead {
+    return { ...this.#head }
+  }
+
+  /** Counts for status and tests. */
+  stats(): { held: number; attestations: number; unchecked: number; served: number } {
+    return {
+      held: this.#held.size,
+      attestations: this.#attestationCount,
+      unchecked: this.#unchecked.length,
+      served: this.#served.size,
+    }
+  }
+
+  /**
+   * Moves the head without executing (after restoring a checkpoint: its parcel and epoch); what is
+   * held and older is dropped.
+   */
+  resetHead(head: ParcelHead): void {
+    this.#setHead(head)
+    this.#dropStale()
+  }
+
+  /**
+   * Starts the gap timer: while something waits that cannot be linked and nothing was executed for
+   * `gapDelayMs`, the missing parcels are fetched. Stops with `signal`.
+   */
+  start(signal: AbortSignal): void {
+    this.#signal = signal
+    const tick = (): void => {
+      if (signal.aborted) return
+      const stalled = this.#clock.now() - this.#lastProgressMs >= this.#options.gapDelayMs
+      const waiting = this.#held.size > 0 || this.#attestations.size > 0
+      const run = stalled && waiting ? this.fillGaps(signal) : Promise.resolve()
+      void run
+        .catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'parcel gap fill failed'))
+        .finally(() => {
+          if (!signal.aborted) this.#timer = this.#clock.setTimeout(tick, this.#options.gapDelayMs)
+        })
+    }
+    this.#timer = this.#clock.setTimeout(tick, this.#options.gapDelayMs)
+    signal.addEventListener('abort', () => this.#clock.clearTimeout(this.#timer), { once: true })
+  }
+
+  /**
+   * Takes one gossip message of PARCEL_TOPIC from `from`; resolves once whatever became executable
+   * was executed. Malformed messages and forged attestations are reported and dropped, never thrown.
+   */
+  async handleMessage(bytes: Uint8Array, from: string): Promise<void> {
+    let message
+    try {
+      message = decodeParcelMessage(bytes)
+    } catch (err) {
+      this.#report(from, `malformed parcel message: ${(err as Error).message}`)
+      return
+    }
+    if (message.kind === 'parcel') this.#addParcel(message.parcel, computeParcelDigest(message.parcel), from)
+    else this.#addAttestation(message.attestation, from)
+    await this.#kick()
+  }
+
+  /** An encoded CertifiedParcel for a peer's fetch, or undefined when this node does not hold it. */
+  getParcel(digest: Uint8Array): Uint8Array | undefined {
+    const hex = toHex(digest)
+    const served = this.#served.get(hex)
+    if (served !== undefined) return encodeCertifiedParcel(served)
+    const held = this.#held.get(hex)
+    if (held !== undefined)
+      return encodeCertifiedParcel({
+        parcel: held.parcel,
+        attestations: [...(this.#attestations.get(hex)?.values() ?? [])],
+      })
+    return undefined
+  }
+
+  /**
+   * Fetches the parcels that certified parcels (or quorums of attestations) name but that are
+   * missing, walking back until the chain links to the head; then executes what it can.
+   */
+  async fillGaps(signal?: AbortSignal): Promise<void> {
+    const stop = signal ?? this.#signal ?? new AbortController().signal
+    for (;;) {
+      const wanted = this.#wanted().filter((w) => !this.#fetching.has(w.hex))
+      if (wanted.length === 0 || stop.aborted) return
+      let progress = false
+      for (const w of wanted) {
+        this.#fetching.add(w.hex)
+        try {
+          const got = await this.#fetchOne(w.digest, w.hints, stop)
+          if (got !== undefined) {
+            progress = true
+            this.#vouched.add(w.hex)
+            this.#addParcel(got.parcel, w.digest, 'fetch')
+            for (const a of got.attestations) this.#addAttestation(a, undefined)
+          }
+        } finally {
+          this.#fetching.delete(w.hex)
+        }
+      }
+      await this.#kick()
+      if (!progress) return
+    }
+  }
+
+  // ---- intake ----
+
+  #addParcel(parcel: Parcel, digest: Uint8Array, from: string): void {
+    const hex = toHex(digest)
+    if (this.#held.has(hex) || this.#served.has(hex) || this.#isStale(parcel.epoch, parcel.index)) return
+    if (this.#held.size >= this.#options.maxHeldParcels) {
+      // Keep the parcels nearest the head: drop the farthest, possibly the new one.
+      let farthest: HeldParcel | undefined
+      for (const h of this.#held.values())
+        if (farthest === undefined || isLater(h.parcel, farthest.parcel)) farthest = h
+      if (farthest === undefined || !isLater(farthest.parcel, parcel)) return
+      this.#held.delete(toHex(farthest.digest))
+    }
+    this.#held.set(hex, { parcel, digest, from })
+  }
+
+  /** `from` undefined: it came with a fetched parcel (no peer to blame for a bad one). */
+  #addAttestation(a: Attestation, from: string | undefined): void {
+    if (a.epoch < this.#head.epoch) return
+    const hex = toHex(a.digest)
+    if (this.#served.has(hex)) return
+    const committee = this.#deps.committee(a.epoch)
+    if (committee === undefined) {
+      if (this.#unchecked.length < this.#options.maxHeldAttestations)
+        this.#unchecked.push({ attestation: a, from: from ?? 'fetch' })
+      return
+    }
+    const attester = toHex(a.attester)
+    if (!committee.some((m) => toHex(m) === attester)) {
+      if (from !== undefined) this.#report(from, `attestation by a non-member of epoch ${a.epoch}`)
+      return
+    }
+    let set = this.#attestations.get(hex)
+    if (set?.has(attester)) return
+    if (!verifyAttestation(a)) {
+      if (from !== undefined) this.#report(from, 'attestation with a forged signature')
+      return
+    }
+    if (set === undefined) {
+      while (this.#attestationCount >= this.#options.maxHeldAttestations && this.#attestations.size > 0) {
+        const [oldest, entries] = this.#attestations.entries().next().value as [
+          string,
+          Map<string, Attestation>,
+        ]
+        this.#attestations.delete(oldest)
+        this.#attestationCount -= entries.size
+      }
+      set = new Map()
+      this.#attestations.set(hex, set)
+    }
+    set.set(attester, a)
+    this.#attestationCount++
+  }
+
+  // ---- execution ----
+
+  #kick(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false
+        await this.#executeReady()
+      } while (this.#again)
+    })().finally(() => {
+      this.#running = undefined
+    })
+    return this.#running
+  }
+
+  async #executeReady(): Promise<void> {
+    for (;;) {
+      this.#propagateVouches()
+      const next = this.#nextExecutable()
+      if (next === undefined) return
+      const hex = toHex(next.digest)
+      try {
+        await this.#deps.execute(next.parcel, next.digest)
+      } catch (err) {
+        this.#logger.error(
+          { err: (err as Error).message, epoch: next.parcel.epoch, index: next.parcel.index },
+          'parcel execution failed',
+        )
+        return
+      }
+      const attestations = [...(this.#attestations.get(hex)?.values() ?? [])]
+      this.#held.delete(hex)
+      this.#forgetAttestations(hex)
+      this.#vouched.delete(hex)
+      this.#served.set(hex, { parcel: next.parcel, attestations })
+      if (this.#served.size > this.#options.maxServedParcels)
+        this.#served.delete(this.#served.keys().next().value as string)
+      this.#setHead({ digest: next.digest, epoch: next.parcel.epoch, index: next.parcel.index })
+      this.#lastProgressMs = this.#clock.now()
+      this.#dropStale()
+      this.#recheckUnchecked()
+    }
+  }
+
+  /** A held parcel that links to the head, of the head's epoch or later, certified. */
+  #nextExecutable(): HeldParcel | undefined {
+    const headHex = toHex(this.#head.digest)
+    for (const h of this.#held.values()) {
+      if (toHex(h.parcel.previous) !== headHex || h.parcel.epoch < this.#head.epoch) continue
+      if (this.#isCertified(h)) return h
+    }
+    return undefined
+  }
+
+  #isCertified(h: HeldParcel): boolean {
+    const hex = toHex(h.digest)
+    if (this.#vouched.has(hex)) return true
+    return this.#hasQuorum(hex, h.parcel.epoch)
+  }
+
+  #hasQuorum(hex: string, epoch: number): boolean {
+    const committee = this.#deps.committee(epoch)
+    if (committee === undefined || committee.length === 0) return false
+    let count = 0
+    for (const a of this.#attestations.get(hex)?.values() ?? []) if (a.epoch === epoch) count++
+    return count >= computeQuorum(committee.length)
+  }
+
+  /** Certified parcels vouch for their `previous` (to a fixpoint: a fetched chain certifies backwards). */
+  #propagateVouches(): void {
+    let changed = true
+    while (changed) {
+      changed = false
+      for (const h of this.#held.values()) {
+        const prev = toHex(h.parcel.previous)
+        if (!this.#vouched.has(prev) && this.#isCertified(h)) {
+          this.#vouched.add(prev)
+          changed = true
+        }
+      }
+    }
+  }
+
+  /** Digests to fetch: the missing `previous` of certified parcels, and attested digests without a parcel. */
+  #wanted(): Array<{ hex: string; digest: Uint8Array; hints: string[] }> {
+    this.#propagateVouches()
+    const headHex = toHex(this.#head.digest)
+    const out = new Map<string, { hex: string; digest: Uint8Array; hints: string[] }>()
+    for (const h of this.#held.values()) {
+      const prev = toHex(h.parcel.previous)
+      if (prev === headHex || this.#held.has(prev) || this.#served.has(prev) || !this.#isCertified(h))
+        continue
+      out.set(prev, { hex: prev, digest: h.parcel.previous, hints: h.from === 'fetch' ? [] : [h.from] })
+    }
+    for (const [hex, set] of this.#attestations) {
+      if (this.#held.has(hex) || out.has(hex)) continue
+      const first = set.values().next().value
+      if (first === undefined || !this.#hasQuorum(hex, first.epoch)) continue
+      out.set(hex, { hex, digest: first.digest, hints: [...set.keys()] })
+    }
+    return [...out.values()]
+  }
+
+  async #fetchOne(
+    digest: Uint8Array,
+    hints: readonly string[],
+    signal: AbortSignal,
+  ): Promise<CertifiedParcel | undefined> {
+    const hex = toHex(digest)
+    for (let attempt = 0; attempt <= this.#options.fetchRetries && !signal.aborted; attempt++) {
+      try {
+        const limit = AbortSignal.any([signal, AbortSignal.timeout(this.#options.fetchTimeoutMs)])
+        const bytes = await this.#deps.fetch(digest, limit, hints)
+        const got = decodeCertifiedParcel(bytes)
+        if (toHex(computeParcelDigest(got.parcel)) !== hex)
+          throw new FleekError('INTEGRITY', 'the fetched parcel has another digest')
+        return got
+      } catch (err) {
+        this.#logger.debug({ err: (err as Error).message, digest: hex, attempt }, 'parcel fetch failed')
+      }
+    }
+    this.#logger.warn({ digest: hex }, 'could not fetch a missing parcel')
+    return undefined
+  }
+
+  // ---- bookkeeping ----
+
+  #isStale(epoch: number, index: number): boolean {
+    const h = this.#head
+    return epoch < h.epoch || (epoch === h.epoch && h.index !== undefined && index <= h.index)
+  }
+
+  #dropStale(): void {
+    for (const [hex, h] of this.#held) {
+      if (!this.#isStale(h.parcel.epoch, h.parcel.index)) continue
+      this.#held.delete(hex)
+      // Never attested by the committee while its position passed: a fake (or a forked member's).
+      if (!this.#isCertified(h) && h.from !== 'fetch')
+        this.#report(h.from, 'parcel never attested by the committee')
+      this.#forgetAttestations(hex)
+      this.#vouched.delete(hex)
+    }
+    for (const [hex, set] of this.#attestations) {
+      const first = set.values().next().value
+      if (first !== undefined && first.epoch < this.#head.epoch) this.#forgetAttestations(hex)
+    }
+  }
+
+  #forgetAttestations(hex: string): void {
+    const set = this.#attestations.get(hex)
+    if (set === undefined) return
+    this.#attestationCount -= set.size
+    this.#attestations.delete(hex)
+  }
+
+  /** After an execution a committee may have become known: check the attestations that waited for it. */
+  #recheckUnchecked(): void {
+    if (this.#unchecked.length === 0) return
+    const waiting = this.#unchecked
+    this.#unchecked = []
+    for (const { attestation, from } of waiting)
+      this.#addAttestation(attestation, from === 'fetch' ? undefined : from)
+  }
+
+  #setHead(head: ParcelHead): void {
+    this.#head = { ...head }
+    this.#deps.storage.transaction(() => {
+      this.#deps.storage
+        .table(FOLLOWER_TABLE)
+        .put('head', { digest: head.digest, epoch: head.epoch, index: head.index ?? null })
+    })
+  }
+
+  #report(peer: string, reason: string): void {
+    this.#logger.debug({ peer, reason }, 'parcel peer misbehaved')
+    this.#deps.onMisbehaviour?.(peer, reason)
+  }
+}
+
+/** True when parcel a comes after b in chain order. */
+function isLater(a: Parcel, b: Parcel): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.index > b.index)
+}

@@ -1,0 +1,19 @@
+/** Parcels and attestations: how nodes outside the committee follow the chain (DESIGN §4). */
+export * from './messages.ts'
+export {
+  ParcelProducer,
+  PRODUCER_ORDER_TABLE,
+  PRODUCER_TABLE,
+  defaultParcelProducerOptions,
+  type ExecutedBlock,
+  type ParcelHead,
+  type ParcelProducerOptions,
+  type ProducedParcel,
+} from './producer.ts'
+export {
+  FOLLOWER_TABLE,
+  ParcelFollower,
+  defaultParcelFollowerOptions,
+  type ParcelFollowerDeps,
+  type ParcelFollowerOptions,
+} from './follower.ts'
