@@ -35,6 +35,13 @@ const CHAIN = 'chain'
 const BLOCKS = 'blocks'
 const RECEIPTS = 'receipts'
 const MERKLE = 'merkle'
+/** Names of the bookkeeping tables (state snapshots rebuild `merkle` and `chain`'s root). */
+export const BOOKKEEPING_TABLES = {
+  chain: CHAIN,
+  blocks: BLOCKS,
+  receipts: RECEIPTS,
+  merkle: MERKLE,
+} as const
 
 export interface StateProof {
   root: Uint8Array

@@ -24,3 +24,4 @@ export { computeBeaconCommit, computeBeaconSeed, listEligibleMembers } from './b
 export { checkParams } from './params.ts'
 export { STATE_TABLES, type StateTable } from './state.ts'
 export * from './types.ts'
+export { readChainRoots, readStateEntries, restoreState, type StateTableEntries } from './snapshot.ts'
