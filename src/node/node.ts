@@ -10,6 +10,7 @@
  * (if it is still on the committee) and resubmits the transactions it had admitted that were not
  * executed yet, so none is lost at the boundary; replay protection makes a repeat harmless.
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -34,6 +35,8 @@ import {
   type ExecuteBlockResult,
   type Genesis,
   type Receipt,
+  DEVNET_PARAMS,
+  computeBeaconCommit,
   createDevnetGenesis,
   parseGenesis,
   serializeGenesis,
@@ -66,6 +69,7 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const RECENT_RECEIPTS = 32
 const MAX_VERIFIED = 100_000
 const MAX_PENDING = 100_000
+const DUTY_RETRY_MS = 10_000
 const bytesKey = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
@@ -99,6 +103,7 @@ export function loadOrCreateGenesis(
     ],
     epochTimeMs: config.application.devnetEpochTimeMs,
     faucet: true,
+    params: DEVNET_PARAMS,
   })
   writeFileAtomic(path, serializeGenesis(genesis), { mode: 0o600 })
   return { genesis, path, created: true }
@@ -148,8 +153,10 @@ export class FleekNode {
   readonly #early: Array<{ epoch: number; from: string; bytes: Uint8Array }> = []
   #switching: Promise<void> | undefined
   #rpc: RpcServer | undefined
-  #nextOwnNonce = 0
-  #signalledEpoch = -1
+  /** Own transactions (epoch duties) not executed yet, for the next nonce. */
+  readonly #ownPending = new Set<string>()
+  /** When each epoch duty was last sent. */
+  readonly #duties = new Map<string, number>()
   #epochTimer: ReturnType<typeof setInterval> | undefined
   #closing: Promise<void> | undefined
 
@@ -443,21 +450,20 @@ export class FleekNode {
     this.#rpc = rpc
   }
 
-  /** Committee members sign ChangeEpoch once the epoch's time is up. */
+  /**
+   * The epoch-change duties of a committee member, checked on a timer: signal ChangeEpoch once the
+   * epoch's time is up; then, when the chain runs the commit–reveal beacon, commit to a random value
+   * (saved durably first: losing it means being slashed), reveal it, and send a timeout transaction when
+   * a phase's deadline passes on an idle chain. A duty not reflected in the chain after a while is sent
+   * again.
+   */
   #startEpochDriver(): void {
     const tick = (): void => {
       if (this.#abort.signal.aborted || !this.isCommitteeMember) return
-      const info = this.app.epochInfo()
-      if (Date.now() < info.epochEndMs || this.#signalledEpoch === info.epoch) return
-      const me = toHex(this.nodeKey)
-      if (info.readyToChange.some((m) => toHex(m) === me)) return
-      this.#signalledEpoch = info.epoch
       try {
-        this.submitOwn({ method: 'ChangeEpoch', args: { epoch: info.epoch } })
-        this.#logger.info({ epoch: info.epoch }, 'signalled the end of the epoch')
+        this.#epochDuties(Date.now())
       } catch (err) {
-        this.#signalledEpoch = -1
-        this.#logger.warn({ err }, 'could not signal the end of the epoch')
+        this.#logger.warn({ err }, 'epoch duty failed')
       }
     }
     const info = this.app.epochInfo()
@@ -466,15 +472,78 @@ export class FleekNode {
     this.#epochTimer.unref()
   }
 
+  /** Sends `call` unless the same duty was sent less than DUTY_RETRY_MS ago. */
+  #duty(key: string, nowMs: number, call: MethodCall): void {
+    const sent = this.#duties.get(key)
+    if (sent !== undefined && nowMs - sent < DUTY_RETRY_MS) return
+    this.#duties.set(key, nowMs)
+    this.submitOwn(call)
+    this.#logger.info({ duty: key }, 'epoch duty sent')
+  }
+
+  #epochDuties(nowMs: number): void {
+    const info = this.app.epochInfo()
+    const epoch = info.epoch
+    const me = toHex(this.nodeKey)
+    const isMe = (k: Uint8Array): boolean => toHex(k) === me
+    if (info.phase === 'running' || info.phase === 'signalling') {
+      if (nowMs >= info.epochEndMs && !info.readyToChange.some(isMe))
+        this.#duty(`change:${epoch}`, nowMs, { method: 'ChangeEpoch', args: { epoch } })
+      return
+    }
+    const beacon = this.app.beacon(epoch)
+    if (beacon === undefined || beacon.phase === 'done') return
+    const round = beacon.round
+    if (beacon.phaseEndsMs !== undefined && nowMs >= beacon.phaseEndsMs)
+      this.#duty(`timeout:${epoch}:${round}:${beacon.phase}`, nowMs, {
+        method: 'CommitteeBeaconTimeout',
+        args: { epoch, round },
+      })
+    if (beacon.excluded.some(isMe)) return
+    const mine = beacon.entries.find((e) => isMe(e.node))
+    if (beacon.phase === 'commit' && mine === undefined) {
+      const reveal = this.#beaconSecret(epoch, round)
+      this.#duty(`commit:${epoch}:${round}`, nowMs, {
+        method: 'CommitteeBeaconCommit',
+        args: { epoch, round, commit: computeBeaconCommit(epoch, round, reveal) },
+      })
+    } else if (beacon.phase === 'reveal' && mine !== undefined && mine.reveal === undefined) {
+      this.#duty(`reveal:${epoch}:${round}`, nowMs, {
+        method: 'CommitteeBeaconReveal',
+        args: { epoch, round, reveal: this.#beaconSecret(epoch, round) },
+      })
+    }
+  }
+
+  /** This member's random value for a beacon round, created once and saved before any commit is sent. */
+  #beaconSecret(epoch: number, round: number): Uint8Array {
+    const { config, home } = this.#options
+    const path = join(home.path(config.consensus.dir), 'beacon-secret.json')
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { epoch: number; round: number; reveal: string }
+      if (saved.epoch === epoch && saved.round === round && /^[0-9a-f]{64}$/.test(saved.reveal))
+        return Uint8Array.from(Buffer.from(saved.reveal, 'hex'))
+    } catch {
+      // none saved yet (or unreadable): draw a new one
+    }
+    const reveal = new Uint8Array(randomBytes(32))
+    writeFileAtomic(path, JSON.stringify({ epoch, round, reveal: toHex(reveal) }), { mode: 0o600 })
+    return reveal
+  }
+
   /** Signs a transaction with the node key and submits it. */
   submitOwn(call: MethodCall): string {
-    const stored = this.app.node(this.nodeKey)?.nonce ?? 0
-    this.#nextOwnNonce = Math.max(this.#nextOwnNonce, stored + 1)
+    // The next nonce counts this node's own transactions still waiting: one that is never executed
+    // (lost with a crash) stops counting once it leaves the pending set, so no gap stays forever.
+    for (const h of this.#ownPending) if (!this.#pending.has(h)) this.#ownPending.delete(h)
+    const nonce = (this.app.node(this.nodeKey)?.nonce ?? 0) + 1 + this.#ownPending.size
     const tx = signTransaction(
-      { sender: { node: this.nodeKey }, nonce: this.#nextOwnNonce++, chainId: this.app.chainId(), ...call },
+      { sender: { node: this.nodeKey }, nonce, chainId: this.app.chainId(), ...call },
       { kind: 'node', secret: this.#nodeSecret },
     )
-    return this.submit(encodeTransaction(tx)).txHash
+    const { txHash } = this.submit(encodeTransaction(tx))
+    this.#ownPending.add(txHash)
+    return txHash
   }
 
   /**

@@ -258,6 +258,16 @@ export function serializeGenesis(g: Genesis): string {
 
 // ---- devnet --------------------------------------------------------------------------------------
 
+/**
+ * Protocol parameters of the devnets that `fleek node run` and `fleek devnet up` create: the
+ * commit–reveal beacon on, with phase timeouts short enough for short devnet epochs.
+ */
+export const DEVNET_PARAMS: Partial<ProtocolParams> = {
+  beaconEnabled: 1,
+  beaconCommitTimeoutMs: 10_000,
+  beaconRevealTimeoutMs: 10_000,
+}
+
 export interface DevnetNode {
   /** The owner account's address. */
   owner: string

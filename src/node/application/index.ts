@@ -1,5 +1,6 @@
 export { Application, computeGenesisHash, type ServedReport, type StateProof } from './application.ts'
 export {
+  DEVNET_PARAMS,
   createDevnetGenesis,
   defaultNodePorts,
   parseGenesis,

@@ -13,7 +13,12 @@ import { FleekError, fromSystemError } from '../../lib/errors.ts'
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts'
 import { formatNodeKey } from '../../lib/ids.ts'
 import { derivePublicKey, ethAddress, generateKey, peerIdFromEd25519 } from '../../lib/keys/index.ts'
-import { createDevnetGenesis, defaultNodePorts, serializeGenesis } from '../application/index.ts'
+import {
+  DEVNET_PARAMS,
+  createDevnetGenesis,
+  defaultNodePorts,
+  serializeGenesis,
+} from '../application/index.ts'
 import { defaultConfig } from '../config.ts'
 import { NodeHome } from '../home.ts'
 import { Keystore, keyKinds } from '../keystore/index.ts'
@@ -113,7 +118,7 @@ export async function createDevnet(options: DevnetOptions): Promise<DevnetState>
     ...(options.chainId !== undefined ? { chainId: options.chainId } : {}),
     epochTimeMs: options.epochTimeMs,
     faucet: true,
-    params: { committeeSize: committee },
+    params: { ...DEVNET_PARAMS, committeeSize: committee },
   })
   writeFileAtomic(genesisPath, serializeGenesis(genesis), { mode: 0o600 })
   const state: DevnetState = {
