@@ -16,7 +16,9 @@ import {
   signCheckpoint,
   verifyCheckpoint,
   verifyCheckpointVote,
+  CheckpointCollector,
 } from '../../../../src/node/checkpoint/index.ts'
+import { MemoryStorage } from '../../../../src/node/storage/index.ts'
 
 /** Member i's consensus secret is [i+1, i+1, …] (a valid BLS12-381 scalar). */
 const keys = Array.from({ length: 5 }, (_, i) => {
@@ -95,5 +97,42 @@ describe('checkpoints', () => {
       () => aggregateCheckpoint([votes[0], forged, otherMessage, votes[1]], committee),
       code('REJECTED'),
     )
+  })
+
+  test('the collector checks each vote, reports forgeries and aggregates at the quorum', () => {
+    const misbehaviour: string[] = []
+    const storage = new MemoryStorage()
+    const collector = new CheckpointCollector({
+      storage,
+      committeeKeys: (epoch) => (epoch === 3 ? committee : undefined),
+      onMisbehaviour: (peer, reason) => misbehaviour.push(`${peer}: ${reason}`),
+    })
+    assert.equal(collector.handleMessage(Uint8Array.of(7), 'p1'), undefined)
+    assert.equal(
+      collector.handleMessage(encodeCheckpointVote({ ...votes[1], signature: votes[2].signature }), 'p2'),
+      undefined,
+    )
+    assert.equal(
+      collector.handleMessage(encodeCheckpointVote(signCheckpoint(keys[4], message)), 'p3'),
+      undefined,
+    )
+    assert.equal(collector.addVote(votes[0]), undefined)
+    assert.equal(collector.handleMessage(encodeCheckpointVote(votes[0]), 'p4'), undefined) // a repeat
+    assert.equal(collector.handleMessage(encodeCheckpointVote(votes[2]), 'p5'), undefined)
+    assert.equal(misbehaviour.length, 3)
+    assert.deepEqual(
+      misbehaviour.map((m) => m.split(':')[0]),
+      ['p1', 'p2', 'p3'],
+    )
+    const cp = collector.handleMessage(encodeCheckpointVote(votes[3]), 'p6')
+    assert.ok(cp)
+    verifyCheckpoint(cp, committee)
+    assert.deepEqual([...cp.signers], [0b1101])
+    assert.equal(collector.handleMessage(encodeCheckpointVote(votes[1]), 'p7'), undefined)
+    // Stored: a new collector on the same storage has it.
+    const again = new CheckpointCollector({ storage, committeeKeys: () => committee })
+    assert.deepEqual(again.latest(), cp)
+    assert.deepEqual(again.get(3), cp)
+    assert.equal(again.get(2), undefined)
   })
 })
