@@ -103,6 +103,8 @@ export class ParcelFollower {
   /** Digests named as `previous` by a certified parcel. */
   readonly #vouched = new Set<string>()
   readonly #served = new Map<string, ServedParcel>()
+  /** Digests of fetched parcels that turned out older than the head (their attestations are ignored). */
+  readonly #stale = new Set<string>()
   readonly #fetching = new Set<string>()
   #running: Promise<void> | undefined
   #again = false
@@ -218,7 +220,13 @@ export class ParcelFollower {
         this.#fetching.add(w.hex)
         try {
           const got = await this.#fetchOne(w.digest, w.hints, stop)
-          if (got !== undefined) {
+          if (got !== undefined && this.#isStale(got.parcel.epoch, got.parcel.index)) {
+            // Attestations of a parcel executed long ago (a replay after a restart, say): not wanted again.
+            this.#forgetAttestations(w.hex)
+            this.#stale.add(w.hex)
+            if (this.#stale.size > this.#options.maxServedParcels)
+              this.#stale.delete(this.#stale.values().next().value as string)
+          } else if (got !== undefined) {
             progress = true
             this.#vouched.add(w.hex)
             this.#addParcel(got.parcel, w.digest, 'fetch')
@@ -253,7 +261,7 @@ export class ParcelFollower {
   #addAttestation(a: Attestation, from: string | undefined): void {
     if (a.epoch < this.#head.epoch) return
     const hex = toHex(a.digest)
-    if (this.#served.has(hex)) return
+    if (this.#served.has(hex) || this.#stale.has(hex)) return
     const committee = this.#deps.committee(a.epoch)
     if (committee === undefined) {
       if (this.#unchecked.length < this.#options.maxHeldAttestations)
