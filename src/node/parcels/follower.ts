@@ -212,7 +212,8 @@ export class ParcelFollower {
    */
   async fillGaps(signal?: AbortSignal): Promise<void> {
     const stop = signal ?? this.#signal ?? new AbortController().signal
-    for (;;) {
+    // Each round adds at least one parcel to the held ones, so the rounds are bounded.
+    for (let round = 0; round <= this.#options.maxHeldParcels; round++) {
       const wanted = this.#wanted().filter((w) => !this.#fetching.has(w.hex))
       if (wanted.length === 0 || stop.aborted) return
       let progress = false
@@ -226,10 +227,9 @@ export class ParcelFollower {
             this.#stale.add(w.hex)
             if (this.#stale.size > this.#options.maxServedParcels)
               this.#stale.delete(this.#stale.values().next().value as string)
-          } else if (got !== undefined) {
+          } else if (got !== undefined && this.#addParcel(got.parcel, w.digest, 'fetch')) {
             progress = true
             this.#vouched.add(w.hex)
-            this.#addParcel(got.parcel, w.digest, 'fetch')
             for (const a of got.attestations) this.#addAttestation(a, undefined)
           }
         } finally {
@@ -243,18 +243,21 @@ export class ParcelFollower {
 
   // ---- intake ----
 
-  #addParcel(parcel: Parcel, digest: Uint8Array, from: string): void {
+  /** True when the parcel is now held (new, not stale, room made). */
+  #addParcel(parcel: Parcel, digest: Uint8Array, from: string): boolean {
     const hex = toHex(digest)
-    if (this.#held.has(hex) || this.#served.has(hex) || this.#isStale(parcel.epoch, parcel.index)) return
+    if (this.#held.has(hex) || this.#served.has(hex) || this.#isStale(parcel.epoch, parcel.index))
+      return false
     if (this.#held.size >= this.#options.maxHeldParcels) {
       // Keep the parcels nearest the head: drop the farthest, possibly the new one.
       let farthest: HeldParcel | undefined
       for (const h of this.#held.values())
         if (farthest === undefined || isLater(h.parcel, farthest.parcel)) farthest = h
-      if (farthest === undefined || !isLater(farthest.parcel, parcel)) return
+      if (farthest === undefined || !isLater(farthest.parcel, parcel)) return false
       this.#held.delete(toHex(farthest.digest))
     }
     this.#held.set(hex, { parcel, digest, from })
+    return true
   }
 
   /** `from` undefined: it came with a fetched parcel (no peer to blame for a bad one). */

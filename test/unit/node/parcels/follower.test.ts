@@ -212,27 +212,31 @@ describe('ParcelFollower', () => {
     )
   })
 
-  test('replayed attestations of parcels older than the head are fetched at most once', async () => {
-    const storage = new MemoryStorage()
-    const first = makeFollower(chain, undefined, {}, storage)
-    for (const m of allMessages(chain).slice(0, 3 * 8)) await first.follower.handleMessage(m.bytes, m.from)
-    assert.equal(first.executed.length, 3)
-    const producer = chain.producers.get(members[0].hex)
-    const h = makeFollower(
-      chain,
-      async (digest) => producer?.getParcel(digest) ?? Promise.reject(new Error('not held')),
-      {},
-      storage,
-    )
-    for (const b of chain.blocks.slice(0, 2))
-      for (const o of b.outputs) await h.follower.handleMessage(o.produced.attestationMessage, o.member.hex)
-    await h.follower.fillGaps()
-    await h.follower.fillGaps()
-    for (const o of chain.blocks[0].outputs)
-      await h.follower.handleMessage(o.produced.attestationMessage, o.member.hex)
-    await h.follower.fillGaps()
-    assert.deepEqual([...h.fetches].sort(), chainDigests.slice(0, 2).sort())
-    assert.equal(h.executed.length, 0)
-    assert.equal(h.follower.stats().attestations, 0)
-  })
+  test(
+    'replayed attestations of parcels older than the head are fetched at most once',
+    { timeout: 20_000 },
+    async () => {
+      const storage = new MemoryStorage()
+      const first = makeFollower(chain, undefined, {}, storage)
+      for (const m of allMessages(chain).slice(0, 3 * 8)) await first.follower.handleMessage(m.bytes, m.from)
+      assert.equal(first.executed.length, 3)
+      const producer = chain.producers.get(members[0].hex)
+      const h = makeFollower(
+        chain,
+        async (digest) => producer?.getParcel(digest) ?? Promise.reject(new Error('not held')),
+        {},
+        storage,
+      )
+      for (const b of chain.blocks.slice(0, 2))
+        for (const o of b.outputs) await h.follower.handleMessage(o.produced.attestationMessage, o.member.hex)
+      await h.follower.fillGaps()
+      await h.follower.fillGaps()
+      for (const o of chain.blocks[0].outputs)
+        await h.follower.handleMessage(o.produced.attestationMessage, o.member.hex)
+      await h.follower.fillGaps()
+      assert.deepEqual([...h.fetches].sort(), chainDigests.slice(0, 2).sort())
+      assert.equal(h.executed.length, 0)
+      assert.equal(h.follower.stats().attestations, 0)
+    },
+  )
 })
