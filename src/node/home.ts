@@ -2,14 +2,33 @@
  * The node home: one folder (mode 0700) with config.toml, keys/ and data/. Everything a node or a
  * command reads from it goes through here.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 
 import { FleekError, fromSystemError } from '../lib/errors.ts'
 import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
+import { isProcessRunning } from '../lib/process.ts'
 import { type Config, type ConfigOverrides, renderDefaultConfig, resolveConfig } from './config.ts'
 
 export const CONFIG_FILE = 'config.toml'
+export const LOCK_FILE = 'node.lock'
+
+/** What a running node writes into its home's lock file. */
+export interface RunningNode {
+  pid: number
+  rpcUrl?: string
+}
 
 export class NodeHome {
   readonly dir: string
@@ -64,6 +83,54 @@ export class NodeHome {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw fromSystemError(err, 'read', this.configPath)
     }
+  }
+
+  /**
+   * Takes the home for one running node: <home>/node.lock holds its pid (and RPC URL once known). A
+   * lock left by a process that is gone is taken over; a live one is refused (EXISTS), so two nodes
+   * never share a database or sign with the same key at once.
+   */
+  lock(): { update(info: Omit<RunningNode, 'pid'>): void; release(): void } {
+    const path = join(this.dir, LOCK_FILE)
+    const write = (info: RunningNode, exclusive: boolean): void => {
+      const fd = openSync(path, exclusive ? 'wx' : 'w', 0o600)
+      try {
+        writeSync(fd, JSON.stringify(info))
+      } finally {
+        closeSync(fd)
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        write({ pid: process.pid }, true)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+          throw fromSystemError(err, 'lock', path)
+        const holder = this.runningNode({ includeSelf: true })
+        if (holder !== undefined)
+          throw new FleekError('EXISTS', `a node is already running on ${this.dir} (pid ${holder.pid})`)
+        rmSync(path, { force: true }) // stale: its process is gone
+      }
+    }
+    return {
+      update: (info) => write({ pid: process.pid, ...info }, false),
+      release: () => {
+        if (this.runningNode({ includeSelf: true })?.pid === process.pid) rmSync(path, { force: true })
+      },
+    }
+  }
+
+  /** The node running on this home, from its lock file, if its process is alive. */
+  runningNode(options: { includeSelf?: boolean } = {}): RunningNode | undefined {
+    let info: RunningNode
+    try {
+      info = JSON.parse(readFileSync(join(this.dir, LOCK_FILE), 'utf8')) as RunningNode
+    } catch {
+      return undefined
+    }
+    if (!options.includeSelf && info.pid === process.pid) return undefined
+    return isProcessRunning(info.pid) ? info : undefined
   }
 
   /** defaults < config.toml < FLEEK_* env < flags. */

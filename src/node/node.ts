@@ -19,7 +19,7 @@ import { Registry } from 'prom-client'
 
 import { FleekError, fromSystemError } from '../lib/errors.ts'
 import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
-import { ethAddress } from '../lib/keys/index.ts'
+import { ethAddress, peerIdFromEd25519 } from '../lib/keys/index.ts'
 import {
   type MethodCall,
   type Transaction,
@@ -46,7 +46,17 @@ import type { Config } from './config.ts'
 import { Consensus } from './consensus/index.ts'
 import { LmdbDagStore } from './consensus/lmdb-store.ts'
 import { Network, type NodeRecord } from './network/index.ts'
+import {
+  PARCEL_TOPIC,
+  ParcelFollower,
+  ParcelProducer,
+  type ProducedParcel,
+  decodeParcelRequest,
+  encodeParcelRequest,
+} from './parcels/index.ts'
 import type { NodeHome } from './home.ts'
+
+type HomeLock = ReturnType<NodeHome['lock']>
 import { Keystore } from './keystore/index.ts'
 import type { Logger } from './logger.ts'
 import { NodeMetrics } from './metrics.ts'
@@ -138,6 +148,11 @@ export class FleekNode {
   readonly #logger: Logger
   readonly #storage: Storage
   readonly #network: Network
+  readonly #lock: HomeLock
+  /** Committee side: each executed block becomes a parcel, published with this member's attestation. */
+  readonly #producer: ParcelProducer
+  /** Everyone: executes parcels attested by 2f+1 members (how nodes off the committee follow the chain). */
+  readonly #follower: ParcelFollower
   readonly #nodeSecret: Uint8Array
   readonly #abort: AbortController
   readonly #startedAtMs = Date.now()
@@ -168,6 +183,7 @@ export class FleekNode {
       blockstore: Blockstore
       network: Network
       abort: AbortController
+      lock: HomeLock
       nodeSecret: Uint8Array
       nodeKey: Uint8Array
       genesisPath: string
@@ -179,7 +195,31 @@ export class FleekNode {
     this.app = parts.app
     this.blockstore = parts.blockstore
     this.#network = parts.network
+    this.#producer = new ParcelProducer(
+      {},
+      { storage: parts.storage, nodeKey: { secret: parts.nodeSecret, publicKey: parts.nodeKey } },
+    )
+    this.#follower = new ParcelFollower(
+      {},
+      {
+        storage: parts.storage,
+        committee: (epoch) => this.app.committee(epoch)?.members,
+        execute: (parcel, digest) =>
+          this.#execute(
+            {
+              sequence: { epoch: parcel.epoch, index: parcel.index },
+              timestampMs: parcel.timestampMs,
+              transactions: parcel.transactions,
+            },
+            digest,
+          ),
+        fetch: (digest, signal, hints) => this.#fetchParcel(digest, signal, hints),
+        onMisbehaviour: (peer, reason) => this.#logger.warn({ peer, reason }, 'peer sent a bad parcel'),
+        logger: options.logger.child({ component: 'parcels' }),
+      },
+    )
     this.#abort = parts.abort
+    this.#lock = parts.lock
     this.#nodeSecret = parts.nodeSecret
     this.nodeKey = parts.nodeKey
     this.genesisPath = parts.genesisPath
@@ -191,8 +231,19 @@ export class FleekNode {
 
   /** Opens everything and starts consensus and the RPC server. */
   static async start(options: NodeStartOptions): Promise<FleekNode> {
-    const { home, config, logger } = options
+    const { home } = options
     home.ensure()
+    const lock = home.lock()
+    try {
+      return await FleekNode.#open(options, lock)
+    } catch (err) {
+      lock.release()
+      throw err
+    }
+  }
+
+  static async #open(options: NodeStartOptions, lock: HomeLock): Promise<FleekNode> {
+    const { home, config, logger } = options
     const keystore = new Keystore({ dir: home.path(config.keystore.dir) })
     const pass = options.passphrase !== undefined ? { passphrase: options.passphrase } : {}
     const nodeKey = keystore.load('node', pass)
@@ -246,6 +297,7 @@ export class FleekNode {
       blockstore,
       network,
       abort,
+      lock,
       nodeSecret: nodeKey.secret,
       nodeKey: nodePublic,
       genesisPath,
@@ -315,6 +367,27 @@ export class FleekNode {
         return running.consensus.handleRequest(from, bytes)
       },
     })
+    this.#network.subscribe(PARCEL_TOPIC, (message, from) => this.#follower.handleMessage(message, from))
+    this.#network.onSyncRequest(async (_from, request) => {
+      const digest = decodeParcelRequest(request)
+      const parcel = this.#producer.getParcel(digest) ?? this.#follower.getParcel(digest)
+      if (parcel === undefined) throw new FleekError('NOT_FOUND', 'no such parcel here')
+      return parcel
+    })
+    this.#follower.start(this.#abort.signal)
+    // Off the committee, nobody dials us: reach the committee so that parcels and forwarded
+    // transactions flow (members keep each other connected themselves).
+    if (!this.isCommitteeMember) {
+      const members = new Set(this.app.epochInfo().committee.map(toHex))
+      for (const record of registryRecords(this.app))
+        if (members.has(toHex(record.publicKey)))
+          for (const address of record.multiaddrs)
+            void this.#network
+              .connect(`${address}/p2p/${peerIdFromEd25519(record.publicKey)}`, this.#abort.signal)
+              .catch((err: unknown) =>
+                this.#logger.debug({ err: (err as Error).message }, 'could not reach a member'),
+              )
+    }
     this.#network.onTransaction((_from, bytes) => {
       try {
         this.submit(bytes)
@@ -393,19 +466,59 @@ export class FleekNode {
       })
   }
 
-  /** Executes one committed sub-DAG; a sub-DAG delivered again after a crash is skipped by the application. */
-  #execute(block: { sequence: BlockSequence; timestampMs: number; transactions: Uint8Array[] }): void {
+  /** Asks the hinted peers, then the committee, for a parcel (an encoded certified parcel). */
+  async #fetchParcel(digest: Uint8Array, signal: AbortSignal, hints: readonly string[]): Promise<Uint8Array> {
+    const members = this.app.epochInfo().committee.map(toHex)
+    const me = toHex(this.nodeKey)
+    let last: unknown
+    for (const peer of [...new Set([...hints, ...members])].filter((p) => p !== me)) {
+      try {
+        return await this.#network.requestSync(peer, encodeParcelRequest(digest), signal)
+      } catch (err) {
+        last = err
+        if (signal.aborted) break
+      }
+    }
+    throw last ?? new FleekError('UNAVAILABLE', 'no peer to fetch the parcel from')
+  }
+
+  /**
+   * Executes one block: a committed sub-DAG (committee members; it becomes a parcel, published with
+   * this member's attestation) or a parcel attested by the committee (`parcelDigest`). A block executed
+   * already — delivered again after a crash, or by both paths — is skipped.
+   */
+  #execute(
+    block: { sequence: BlockSequence; timestampMs: number; transactions: Uint8Array[] },
+    parcelDigest?: Uint8Array,
+  ): void {
     // A sub-DAG of an epoch that has ended (committed after the epoch-changing block) is not executed:
     // every member stops at the same block, and its transactions are resubmitted to the next epoch.
     if (block.sequence.epoch !== this.app.epochInfo().epoch || this.app.hasExecuted(block.sequence)) return
     let result: ExecuteBlockResult
+    let produced: ProducedParcel | undefined
     try {
-      result = this.app.executeBlock({ ...block, isVerified: (bytes) => this.#verified.has(bytesKey(bytes)) })
+      // The parcel is recorded before the block executes, so a crash in between produces the same one again.
+      if (parcelDigest === undefined) produced = this.#producer.onBlockExecuted(block)
+      const digest = parcelDigest ?? produced!.digest
+      result = this.app.executeBlock({
+        ...block,
+        digest,
+        isVerified: (bytes) => this.#verified.has(bytesKey(bytes)),
+      })
+      const head = { digest, epoch: block.sequence.epoch, index: block.sequence.index }
+      if (produced !== undefined) this.#follower.resetHead(head)
+      else this.#producer.resetHead(head)
     } catch (err) {
       this.#logger.fatal({ err, sequence: block.sequence }, 'block execution failed; stopping')
       this.#options.onFatal?.(err)
       void this.close()
       throw err
+    }
+    if (produced !== undefined) {
+      for (const message of [produced.parcelMessage, produced.attestationMessage])
+        void this.#network
+          .publish(PARCEL_TOPIC, message)
+          .catch((err: unknown) => this.#logger.warn({ err }, 'could not publish a parcel'))
     }
     for (const bytes of block.transactions) this.#verified.delete(bytesKey(bytes))
     const now = Date.now()
@@ -448,6 +561,7 @@ export class FleekNode {
     )
     this.rpcUrl = (await rpc.listen()).url
     this.#rpc = rpc
+    this.#lock.update({ rpcUrl: this.rpcUrl })
   }
 
   /**
@@ -593,16 +707,20 @@ export class FleekNode {
     return new Promise((resolve) => {
       const set = this.#waiters.get(txHash) ?? new Set()
       this.#waiters.set(txHash, set)
+      // Every listener and the timer go when the wait ends (long-lived signals must not collect them).
+      const onAbort = (): void => done(undefined)
+      const timer = setTimeout(onAbort, timeoutMs)
+      timer.unref()
       const done = (r: Receipt | undefined): void => {
         clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.#abort.signal.removeEventListener('abort', onAbort)
         set.delete(done)
         if (set.size === 0 && this.#waiters.get(txHash) === set) this.#waiters.delete(txHash)
         resolve(r)
       }
-      const timer = setTimeout(() => done(undefined), timeoutMs)
-      timer.unref()
-      signal?.addEventListener('abort', () => done(undefined), { once: true })
-      this.#abort.signal.addEventListener('abort', () => done(undefined), { once: true })
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#abort.signal.addEventListener('abort', onAbort, { once: true })
       set.add(done)
     })
   }
@@ -650,6 +768,7 @@ export class FleekNode {
       await running?.consensus.close()
       await running?.store.close()
       await this.#network.close()
+      this.#lock.release()
       await this.#storage.close()
       this.#logger.info({}, 'node stopped')
     })()

@@ -32,6 +32,13 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   const rpcFlag = ['--rpc', node.rpcUrl]
   const cli = (args: string[]) => runFleek([...args, ...rpcFlag], { env })
 
+  // --- one node per home: a second one is refused; commands find the running node without --rpc
+  const second = await runFleek(['node', 'run', '--no-dashboard', '--rpc-port', '0'], { env })
+  assert.equal(second.code, 4)
+  assert.match(second.stderr, /already running on .* \(pid \d+\)/)
+  const found = json<{ rpcUrl: string }>(await runFleek(['node', 'status', '--json'], { env }))
+  assert.equal(found.rpcUrl, node.rpcUrl)
+
   // --- the node is up: status, epoch, committee
   const status = json<{ height: number; committee: string[]; isCommitteeMember: boolean; nodeId: string }>(
     await cli(['node', 'status', '--json']),

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { FleekError, fromSystemError } from '../../lib/errors.ts'
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts'
 import { formatNodeKey } from '../../lib/ids.ts'
+import { isProcessRunning } from '../../lib/process.ts'
 import { derivePublicKey, ethAddress, generateKey, peerIdFromEd25519 } from '../../lib/keys/index.ts'
 import {
   DEVNET_PARAMS,
@@ -186,20 +187,7 @@ export function devnetNode(state: DevnetState, index: number): DevnetNode {
 }
 
 /** True while a process with this id exists. */
-export function isRunning(pid: number | undefined): boolean {
-  if (pid === undefined) return false
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // An exited child not yet reaped by its parent still answers signal 0: look at its state.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return true
-  }
-}
+export const isRunning = isProcessRunning
 
 /** Starts `fleek node run` for one node, detached, appending its output to <home>/node.log. */
 export function startDevnetProcess(node: DevnetNode, command: { execPath: string; args: string[] }): number {
