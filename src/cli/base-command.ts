@@ -47,13 +47,22 @@ export abstract class FleekCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
-    const { args, flags } = await this.parse({
-      flags: this.ctor.flags,
-      baseFlags: (super.ctor as typeof FleekCommand).baseFlags,
-      enableJsonFlag: this.ctor.enableJsonFlag,
-      args: this.ctor.args,
-      strict: this.ctor.strict,
-    })
+    let parsed: Awaited<ReturnType<typeof this.parse>>
+    try {
+      parsed = await this.parse({
+        flags: this.ctor.flags,
+        baseFlags: (super.ctor as typeof FleekCommand).baseFlags,
+        enableJsonFlag: this.ctor.enableJsonFlag,
+        args: this.ctor.args,
+        strict: this.ctor.strict,
+      })
+    } catch (err) {
+      // Everything that goes wrong while reading the command line is a usage error (exit 2), including
+      // the plain Errors of oclif's argument parsers ("Expected an integer …").
+      if (err instanceof FleekError) throw err
+      throw new FleekError('USAGE', oneLine((err as Error).message), { cause: err })
+    }
+    const { args, flags } = parsed
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
   }
@@ -93,12 +102,7 @@ export function toFleekError(err: unknown): FleekError {
   const e = err as (Error & { oclif?: { exit?: number | false }; code?: string }) | undefined
   if (e?.oclif !== undefined) {
     // Parse errors (missing argument, unknown flag, bad option value) carry oclif metadata.
-    const line = String(e.message)
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.length > 0 && !l.startsWith('See more help'))
-      .join(' ')
-    return new FleekError('USAGE', line, { cause: err })
+    return new FleekError('USAGE', oneLine(String(e.message)), { cause: err })
   }
   if (e?.name === 'AbortError' || e?.name === 'ExitPromptError' || e?.code === 'ABORT_ERR')
     return new FleekError('INTERRUPTED', 'interrupted', { cause: err })
@@ -109,4 +113,13 @@ export function toFleekError(err: unknown): FleekError {
       cause: err,
     },
   )
+}
+
+/** An oclif message folded onto one line, without its "See more help" trailer. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('See more help'))
+    .join(' ')
 }
