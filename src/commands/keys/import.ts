@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 
 import { FleekCommand } from '../../cli/base-command.ts'
 import { type Identities, identities, openKeystore, printIdentities } from '../../cli/keys.ts'
@@ -7,6 +7,9 @@ import { encryptFlag, existingPassphrase, newPassphrase, passphraseFlags } from 
 import { FleekError, fromSystemError, isFleekError } from '../../lib/errors.ts'
 import { type KeyKind, type SecretKey, importKey } from '../../lib/keys/index.ts'
 import { keyKinds } from '../../node/index.ts'
+
+/** Key files are a few KiB at most; anything larger is refused before it is read. */
+const MAX_KEY_FILE_BYTES = 64 * 1024
 
 /** Files that carry their own encryption and so need the passphrase they were exported with. */
 const encryptedFile = (text: string): boolean =>
@@ -43,10 +46,14 @@ export default class KeysImport extends FleekCommand<typeof KeysImport> {
     const file = this.args.file
     let text: string
     try {
+      if (file !== '-' && statSync(file).size > MAX_KEY_FILE_BYTES)
+        throw new FleekError('INVALID_INPUT', `${file} is too large to be a key file`)
       text = readFileSync(file === '-' ? 0 : file, 'utf8')
     } catch (err) {
       throw fromSystemError(err, 'read', file === '-' ? 'stdin' : file)
     }
+    if (text.length > MAX_KEY_FILE_BYTES)
+      throw new FleekError('INVALID_INPUT', `${file === '-' ? 'stdin' : file} is too large to be a key file`)
     const sources = {
       passphraseFile: this.flags['passphrase-file'],
       keychain: this.flags.keychain,

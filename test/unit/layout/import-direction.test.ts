@@ -28,9 +28,12 @@ function importsOf(text: string): string[] {
 
 const layerOf = (path: string): string => relative(src, path).split('/')[0]
 
-const rules: Record<string, { layers: string[]; packages?: RegExp }> = {
-  lib: { layers: ['lib'], packages: /^@oclif\// },
-  node: { layers: ['lib', 'node'], packages: /^@oclif\// },
+const rules: Record<string, { layers: string[]; packages?: RegExp; nodeEntry?: boolean }> = {
+  // Commands and their helpers reach the node only through its public index.
+  commands: { layers: ['lib', 'node', 'cli', 'client', 'commands'], nodeEntry: true },
+  cli: { layers: ['lib', 'node', 'cli', 'client'], nodeEntry: true },
+  lib: { layers: ['lib'], packages: /^(@oclif\/|ink$|react$|@inquirer\/)/ },
+  node: { layers: ['lib', 'node'], packages: /^(@oclif\/|ink$|react$|@inquirer\/)/ },
   client: { layers: ['lib', 'client'], packages: /^@oclif\// },
   sdk: { layers: ['lib', 'sdk'], packages: /^@oclif\// },
 }
@@ -48,6 +51,12 @@ test('layers import in one direction', () => {
         const target = layerOf(resolve(dirname(file), spec))
         if (!rule.layers.includes(target))
           violations.push(`${relative(src, file)} imports ${spec} (${target})`)
+        else if (
+          rule.nodeEntry === true &&
+          target === 'node' &&
+          relative(src, resolve(dirname(file), spec)) !== 'node/index.ts'
+        )
+          violations.push(`${relative(src, file)} imports ${spec} (not the node's index.ts)`)
       } else if (rule.packages?.test(spec)) {
         violations.push(`${relative(src, file)} imports ${spec}`)
       }
