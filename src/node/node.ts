@@ -51,7 +51,9 @@ import {
   ParcelFollower,
   ParcelProducer,
   type ProducedParcel,
+  decodeCertifiedParcel,
   decodeParcelRequest,
+  encodeParcelMessage,
   encodeParcelRequest,
 } from './parcels/index.ts'
 import type { NodeHome } from './home.ts'
@@ -80,6 +82,7 @@ const RECENT_RECEIPTS = 32
 const MAX_VERIFIED = 100_000
 const MAX_PENDING = 100_000
 const DUTY_RETRY_MS = 10_000
+const HEAD_POLL_IDLE_MS = 4000
 const bytesKey = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
@@ -149,6 +152,7 @@ export class FleekNode {
   readonly #storage: Storage
   readonly #network: Network
   readonly #lock: HomeLock
+  #headPolling = false
   /** Committee side: each executed block becomes a parcel, published with this member's attestation. */
   readonly #producer: ParcelProducer
   /** Everyone: executes parcels attested by 2f+1 members (how nodes off the committee follow the chain). */
@@ -369,12 +373,15 @@ export class FleekNode {
     })
     this.#network.subscribe(PARCEL_TOPIC, (message, from) => this.#follower.handleMessage(message, from))
     this.#network.onSyncRequest(async (_from, request) => {
-      const digest = decodeParcelRequest(request)
-      const parcel = this.#producer.getParcel(digest) ?? this.#follower.getParcel(digest)
+      // A parcel by digest; the all-zero digest asks for this node's latest one (the chain head).
+      let digest = decodeParcelRequest(request)
+      if (digest.every((b) => b === 0)) digest = this.#producer.head().digest
+      const parcel = this.#follower.getParcel(digest) ?? this.#producer.getParcel(digest)
       if (parcel === undefined) throw new FleekError('NOT_FOUND', 'no such parcel here')
       return parcel
     })
     this.#follower.start(this.#abort.signal)
+    this.#startHeadPoll()
     // Off the committee, nobody dials us: reach the committee so that parcels and forwarded
     // transactions flow (members keep each other connected themselves).
     if (!this.isCommitteeMember) {
@@ -464,6 +471,56 @@ export class FleekNode {
       .finally(() => {
         this.#switching = undefined
       })
+  }
+
+  /**
+   * Gossip is the fast path for parcels, not a guarantee: a node off the committee whose height has
+   * not moved for a while asks a member for its latest certified parcel and hands it to the follower,
+   * which then fetches whatever lies between (a late or restarted node catches up the same way).
+   */
+  #startHeadPoll(): void {
+    let lastHeight = -1
+    let stillSinceMs = Date.now()
+    const timer = setInterval(() => {
+      if (this.#abort.signal.aborted || this.isCommitteeMember || this.#headPolling) return
+      const height = this.app.height()
+      const now = Date.now()
+      if (height !== lastHeight) {
+        lastHeight = height
+        stillSinceMs = now
+        return
+      }
+      if (now - stillSinceMs < HEAD_POLL_IDLE_MS) return
+      stillSinceMs = now
+      this.#headPolling = true
+      void this.#pollHead()
+        .catch((err: unknown) => this.#logger.debug({ err: (err as Error).message }, 'head poll failed'))
+        .finally(() => (this.#headPolling = false))
+    }, HEAD_POLL_IDLE_MS / 2)
+    timer.unref()
+    this.#abort.signal.addEventListener('abort', () => clearInterval(timer), { once: true })
+  }
+
+  async #pollHead(): Promise<void> {
+    const me = toHex(this.nodeKey)
+    const members = this.app
+      .epochInfo()
+      .committee.map(toHex)
+      .filter((k) => k !== me)
+    const peer = members[Math.floor(Math.random() * members.length)]
+    if (peer === undefined) return
+    const bytes = await this.#network.requestSync(
+      peer,
+      encodeParcelRequest(new Uint8Array(32)),
+      AbortSignal.any([this.#abort.signal, AbortSignal.timeout(10_000)]),
+    )
+    const certified = decodeCertifiedParcel(bytes)
+    await this.#follower.handleMessage(
+      encodeParcelMessage({ kind: 'parcel', parcel: certified.parcel }),
+      peer,
+    )
+    for (const attestation of certified.attestations)
+      await this.#follower.handleMessage(encodeParcelMessage({ kind: 'attestation', attestation }), peer)
   }
 
   /** Asks the hinted peers, then the committee, for a parcel (an encoded certified parcel). */
