@@ -59,7 +59,7 @@ const interactive = (): boolean => process.stdin.isTTY === true && process.stder
 
 /** A passphrase to encrypt new keys with, or undefined for plaintext (only with --no-encrypt). */
 export async function newPassphrase(
-  sources: PassphraseSources & { encrypt: boolean },
+  sources: PassphraseSources & { encrypt: boolean; what?: string },
 ): Promise<string | undefined> {
   if (!sources.encrypt) return undefined
   let value = fromFileOrEnv(sources)
@@ -82,7 +82,9 @@ export async function newPassphrase(
   if (value === undefined)
     throw new FleekError(
       'USAGE',
-      'no passphrase for the keys: set FLEEK_KEY_PASSPHRASE, pass --passphrase-file, or --no-encrypt to store them in plaintext',
+      sources.what === undefined
+        ? 'no passphrase for the keys: set FLEEK_KEY_PASSPHRASE, pass --passphrase-file, or --no-encrypt to store them in plaintext'
+        : `no passphrase for ${sources.what}: set FLEEK_EXPORT_PASSPHRASE or FLEEK_KEY_PASSPHRASE, or pass --passphrase-file`,
     )
   if (sources.keychain) {
     const saved = keychainSet(sources.home, value)

@@ -28,8 +28,14 @@ export function parseAmount(text: string, decimals: number, what = 'amount'): bi
   if (fraction.length > decimals) {
     throw new FleekError('INVALID_INPUT', `${what} "${clip(text)}" has more than ${decimals} decimals`)
   }
-  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0') || '0')
+  const value = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0') || '0')
+  if (value > MAX_BASE_UNITS)
+    throw new FleekError('INVALID_INPUT', `${what} "${clip(text)}" is larger than any balance can be`)
+  return value
 }
+
+/** The largest amount a transaction carries (2^128 − 1 base units). */
+const MAX_BASE_UNITS = (1n << 128n) - 1n
 
 /** Formats base units as the shortest exact decimal string ("1.5", "0", "0.000001"). */
 export function formatAmount(value: bigint, decimals: number): string {

@@ -63,7 +63,7 @@ export default class KeysExport extends FleekCommand<typeof KeysExport> {
       const exportPass =
         process.env.FLEEK_EXPORT_PASSPHRASE ||
         passphrase ||
-        (await newPassphrase({ ...sources, encrypt: true }))
+        (await newPassphrase({ ...sources, encrypt: true, what: 'the exported account keystore' }))
       data = exportAccountKeystore(key, exportPass as string)
     }
     if (out !== undefined) {
