@@ -9,6 +9,15 @@
  * certified parcel names it as `previous` (its digest is then vouched for by the chain), so a gap can
  * be filled from any peer through `fetch`: what comes back is checked against the wanted digest.
  *
+ * A node that fell behind by epochs holds parcels whose committee it cannot know yet (it learns the
+ * committee of epoch e+1 by executing the end of epoch e). Such a parcel, carrying a validly signed
+ * attestation, is a *lead*: its `previous` chain is fetched backwards (bounded by the held parcels and
+ * bytes, and by the fetches in flight) until it links to the head. Nothing of it is trusted: each
+ * parcel still executes only once 2f+1 members of its epoch attested it or a certified parcel vouches
+ * for it, as the committees become known on the way forward. Peers serve a parcel with their own
+ * attestation only, so the latest parcel of each epoch on a lead's chain is fetched again from the
+ * members that have not attested it yet, until its quorum is in; it then vouches for the ones before.
+ *
  * The head (last executed parcel) is saved after each execution. A crash between an execution and
  * that write makes the next start execute the same parcel again: `execute` must skip a block already
  * executed (the node's executor does, by its (epoch, index) sequence).
@@ -50,6 +59,10 @@ export interface ParcelFollowerOptions {
   fetchRetries: number
   /** How long the follower waits with parcels it cannot link before it fetches the missing ones. */
   gapDelayMs: number
+  /** Bytes of transactions held in parcels that cannot be executed yet. */
+  maxHeldBytes: number
+  /** Fetches running at once (over every gap fill). */
+  maxFetchesInFlight: number
 }
 
 export const defaultParcelFollowerOptions: ParcelFollowerOptions = {
@@ -59,6 +72,8 @@ export const defaultParcelFollowerOptions: ParcelFollowerOptions = {
   fetchTimeoutMs: 5000,
   fetchRetries: 3,
   gapDelayMs: 2000,
+  maxHeldBytes: 64 * 1024 * 1024,
+  maxFetchesInFlight: 4,
 }
 
 export interface ParcelFollowerDeps {
@@ -80,6 +95,15 @@ interface HeldParcel {
   parcel: Parcel
   digest: Uint8Array
   from: string
+  bytes: number
+}
+
+/** What `fillGaps` fetches: a parcel vouched for, a lead's missing `previous`, or more attestations. */
+interface Wanted {
+  hex: string
+  digest: Uint8Array
+  hints: string[]
+  kind: 'vouched' | 'lead' | 'attest'
 }
 
 interface ServedParcel {
@@ -95,6 +119,7 @@ export class ParcelFollower {
   #head: ParcelHead
   /** Parcels not executed yet, by digest hex. */
   readonly #held = new Map<string, HeldParcel>()
+  #heldBytes = 0
   /** Checked attestations of parcels not executed yet: digest hex → attester hex → attestation. */
   readonly #attestations = new Map<string, Map<string, Attestation>>()
   #attestationCount = 0
@@ -106,6 +131,8 @@ export class ParcelFollower {
   /** Digests of fetched parcels that turned out older than the head (their attestations are ignored). */
   readonly #stale = new Set<string>()
   readonly #fetching = new Set<string>()
+  /** Held parcels whose attestation top-up brought nothing (a parcel only a forked member signed, say). */
+  readonly #noTopUp = new Set<string>()
   #running: Promise<void> | undefined
   #again = false
   #lastProgressMs: number
@@ -136,9 +163,10 @@ export class ParcelFollower {
   }
 
   /** Counts for status and tests. */
-  stats(): { held: number; attestations: number; unchecked: number; served: number } {
+  stats(): { held: number; heldBytes: number; attestations: number; unchecked: number; served: number } {
     return {
       held: this.#held.size,
+      heldBytes: this.#heldBytes,
       attestations: this.#attestationCount,
       unchecked: this.#unchecked.length,
       served: this.#served.size,
@@ -212,24 +240,37 @@ export class ParcelFollower {
    */
   async fillGaps(signal?: AbortSignal): Promise<void> {
     const stop = signal ?? this.#signal ?? new AbortController().signal
-    // Each round adds at least one parcel to the held ones, so the rounds are bounded.
-    for (let round = 0; round <= this.#options.maxHeldParcels; round++) {
+    // Each round adds a parcel or an attestation to the held ones, so the rounds are bounded.
+    const rounds = this.#options.maxHeldParcels + this.#options.maxHeldAttestations
+    for (let round = 0; round <= rounds; round++) {
       const wanted = this.#wanted().filter((w) => !this.#fetching.has(w.hex))
       if (wanted.length === 0 || stop.aborted) return
       let progress = false
       for (const w of wanted) {
+        if (this.#fetching.size >= this.#options.maxFetchesInFlight || stop.aborted) break
         this.#fetching.add(w.hex)
         try {
           const got = await this.#fetchOne(w.digest, w.hints, stop)
-          if (got !== undefined && this.#isStale(got.parcel.epoch, got.parcel.index)) {
+          if (got === undefined) {
+            if (w.kind === 'attest') this.#markNoTopUp(w.hex)
+            continue
+          }
+          if (w.kind === 'attest' || this.#held.has(w.hex)) {
+            // Another member's copy of a parcel held already: its attestation is what was wanted.
+            const before = this.#attestations.get(w.hex)?.size ?? 0
+            for (const a of got.attestations) this.#addAttestation(a, undefined)
+            if ((this.#attestations.get(w.hex)?.size ?? 0) > before) progress = true
+            else this.#markNoTopUp(w.hex)
+          } else if (this.#isStale(got.parcel.epoch, got.parcel.index)) {
             // Attestations of a parcel executed long ago (a replay after a restart, say): not wanted again.
             this.#forgetAttestations(w.hex)
             this.#stale.add(w.hex)
             if (this.#stale.size > this.#options.maxServedParcels)
               this.#stale.delete(this.#stale.values().next().value as string)
-          } else if (got !== undefined && this.#addParcel(got.parcel, w.digest, 'fetch')) {
+          } else if (this.#addParcel(got.parcel, w.digest, 'fetch')) {
             progress = true
-            this.#vouched.add(w.hex)
+            // Only a digest named by a certified parcel is vouched for; a lead's chain must earn it.
+            if (w.kind === 'vouched') this.#vouched.add(w.hex)
             for (const a of got.attestations) this.#addAttestation(a, undefined)
           }
         } finally {
@@ -248,16 +289,29 @@ export class ParcelFollower {
     const hex = toHex(digest)
     if (this.#held.has(hex) || this.#served.has(hex) || this.#isStale(parcel.epoch, parcel.index))
       return false
-    if (this.#held.size >= this.#options.maxHeldParcels) {
+    const bytes = sizeOf(parcel)
+    if (bytes > this.#options.maxHeldBytes) return false
+    while (
+      this.#held.size >= this.#options.maxHeldParcels ||
+      this.#heldBytes + bytes > this.#options.maxHeldBytes
+    ) {
       // Keep the parcels nearest the head: drop the farthest, possibly the new one.
       let farthest: HeldParcel | undefined
       for (const h of this.#held.values())
         if (farthest === undefined || isLater(h.parcel, farthest.parcel)) farthest = h
       if (farthest === undefined || !isLater(farthest.parcel, parcel)) return false
-      this.#held.delete(toHex(farthest.digest))
+      this.#dropHeld(toHex(farthest.digest))
     }
-    this.#held.set(hex, { parcel, digest, from })
+    this.#held.set(hex, { parcel, digest, from, bytes })
+    this.#heldBytes += bytes
     return true
+  }
+
+  #dropHeld(hex: string): void {
+    const h = this.#held.get(hex)
+    if (h === undefined) return
+    this.#held.delete(hex)
+    this.#heldBytes -= h.bytes
   }
 
   /** `from` undefined: it came with a fetched parcel (no peer to blame for a bad one). */
@@ -267,8 +321,13 @@ export class ParcelFollower {
     if (this.#served.has(hex) || this.#stale.has(hex)) return
     const committee = this.#deps.committee(a.epoch)
     if (committee === undefined) {
-      if (this.#unchecked.length < this.#options.maxHeldAttestations)
-        this.#unchecked.push({ attestation: a, from: from ?? 'fetch' })
+      if (this.#unchecked.length >= this.#options.maxHeldAttestations) return
+      // Membership waits for the committee; the signature is checked now (it makes its parcel a lead).
+      if (!verifyAttestation(a)) {
+        if (from !== undefined) this.#report(from, 'attestation with a forged signature')
+        return
+      }
+      this.#unchecked.push({ attestation: a, from: from ?? 'fetch' })
       return
     }
     const attester = toHex(a.attester)
@@ -332,7 +391,7 @@ export class ParcelFollower {
         return
       }
       const attestations = [...(this.#attestations.get(hex)?.values() ?? [])]
-      this.#held.delete(hex)
+      this.#dropHeld(hex)
       this.#forgetAttestations(hex)
       this.#vouched.delete(hex)
       this.#served.set(hex, { parcel: next.parcel, attestations })
@@ -340,6 +399,7 @@ export class ParcelFollower {
         this.#served.delete(this.#served.keys().next().value as string)
       this.#setHead({ digest: next.digest, epoch: next.parcel.epoch, index: next.parcel.index })
       this.#lastProgressMs = this.#clock.now()
+      this.#noTopUp.clear()
       this.#dropStale()
       this.#recheckUnchecked()
     }
@@ -384,24 +444,90 @@ export class ParcelFollower {
     }
   }
 
-  /** Digests to fetch: the missing `previous` of certified parcels, and attested digests without a parcel. */
-  #wanted(): Array<{ hex: string; digest: Uint8Array; hints: string[] }> {
+  /**
+   * Digests to fetch: the missing `previous` of certified parcels, attested digests without a parcel,
+   * then what the leads need (see the top of the file).
+   */
+  #wanted(): Wanted[] {
     this.#propagateVouches()
     const headHex = toHex(this.#head.digest)
-    const out = new Map<string, { hex: string; digest: Uint8Array; hints: string[] }>()
+    const out = new Map<string, Wanted>()
     for (const h of this.#held.values()) {
       const prev = toHex(h.parcel.previous)
       if (prev === headHex || this.#held.has(prev) || this.#served.has(prev) || !this.#isCertified(h))
         continue
-      out.set(prev, { hex: prev, digest: h.parcel.previous, hints: h.from === 'fetch' ? [] : [h.from] })
+      const hints = h.from === 'fetch' ? [] : [h.from]
+      out.set(prev, { hex: prev, digest: h.parcel.previous, hints, kind: 'vouched' })
     }
     for (const [hex, set] of this.#attestations) {
       if (this.#held.has(hex) || out.has(hex)) continue
       const first = set.values().next().value
       if (first === undefined || !this.#hasQuorum(hex, first.epoch)) continue
-      out.set(hex, { hex, digest: first.digest, hints: [...set.keys()] })
+      out.set(hex, { hex, digest: first.digest, hints: [...set.keys()], kind: 'vouched' })
     }
+    for (const w of this.#leadWanted(headHex)) if (!out.has(w.hex)) out.set(w.hex, w)
     return [...out.values()]
+  }
+
+  /**
+   * Walks each lead (an uncertified held parcel, not on the chain of a later lead, carrying a validly
+   * signed attestation) back through the held parcels: wants the missing `previous` at the bottom, and more
+   * attestations for the latest parcel of each epoch on the way whose committee is known.
+   */
+  #leadWanted(headHex: string): Wanted[] {
+    const attesters = new Map<string, string[]>()
+    const note = (hex: string, attester: string): void => {
+      const list = attesters.get(hex)
+      if (list === undefined) attesters.set(hex, [attester])
+      else if (!list.includes(attester)) list.push(attester)
+    }
+    for (const { attestation } of this.#unchecked)
+      note(toHex(attestation.digest), toHex(attestation.attester))
+    for (const [hex, set] of this.#attestations) for (const attester of set.keys()) note(hex, attester)
+    const out: Wanted[] = []
+    const visited = new Set<string>()
+    // Latest first: a lead below another one (under a forged tip, say) is walked on its own.
+    const latestFirst = [...this.#held].sort(([, a], [, b]) => (isLater(a.parcel, b.parcel) ? -1 : 1))
+    for (const [tipHex, tip] of latestFirst) {
+      if (visited.has(tipHex) || this.#isCertified(tip) || attesters.get(tipHex) === undefined) continue
+      const tipHints = [...(attesters.get(tipHex) ?? []), ...(tip.from === 'fetch' ? [] : [tip.from])]
+      let h: HeldParcel = tip
+      let hex = tipHex
+      let epochSeen = -1
+      while (!visited.has(hex)) {
+        visited.add(hex)
+        if (h.parcel.epoch !== epochSeen) {
+          const topUp = this.#topUp(h, hex, attesters.get(hex) ?? [])
+          if (topUp !== undefined) {
+            epochSeen = h.parcel.epoch
+            out.push(topUp)
+          }
+        }
+        const prev = toHex(h.parcel.previous)
+        const below = this.#held.get(prev)
+        if (below === undefined) {
+          if (prev !== headHex && !this.#served.has(prev) && !this.#stale.has(prev)) {
+            const hints = [...new Set([...(attesters.get(hex) ?? []), ...tipHints])]
+            out.push({ hex: prev, digest: h.parcel.previous, hints, kind: 'lead' })
+          }
+          break
+        }
+        h = below
+        hex = prev
+      }
+    }
+    return out
+  }
+
+  /** More attestations for a held parcel of a known committee without its quorum: ask who has not attested. */
+  #topUp(h: HeldParcel, hex: string, attested: readonly string[]): Wanted | undefined {
+    // Only a parcel a member of its epoch attested already (not one of strangers) is worth asking for.
+    if (this.#noTopUp.has(hex) || !this.#attestations.has(hex) || this.#isCertified(h)) return undefined
+    const committee = this.#deps.committee(h.parcel.epoch)
+    if (committee === undefined) return undefined
+    const hints = committee.map(toHex).filter((m) => !attested.includes(m))
+    if (hints.length === 0) return undefined
+    return { hex, digest: h.digest, hints, kind: 'attest' }
   }
 
   async #fetchOne(
@@ -428,6 +554,12 @@ export class ParcelFollower {
 
   // ---- bookkeeping ----
 
+  #markNoTopUp(hex: string): void {
+    this.#noTopUp.add(hex)
+    if (this.#noTopUp.size > this.#options.maxHeldParcels)
+      this.#noTopUp.delete(this.#noTopUp.values().next().value as string)
+  }
+
   #isStale(epoch: number, index: number): boolean {
     const h = this.#head
     return epoch < h.epoch || (epoch === h.epoch && h.index !== undefined && index <= h.index)
@@ -436,7 +568,7 @@ export class ParcelFollower {
   #dropStale(): void {
     for (const [hex, h] of this.#held) {
       if (!this.#isStale(h.parcel.epoch, h.parcel.index)) continue
-      this.#held.delete(hex)
+      this.#dropHeld(hex)
       // Never attested by the committee while its position passed: a fake (or a forked member's).
       if (!this.#isCertified(h) && h.from !== 'fetch')
         this.#report(h.from, 'parcel never attested by the committee')
@@ -478,6 +610,13 @@ export class ParcelFollower {
     this.#logger.debug({ peer, reason }, 'parcel peer misbehaved')
     this.#deps.onMisbehaviour?.(peer, reason)
   }
+}
+
+/** What a held parcel counts against `maxHeldBytes`. */
+function sizeOf(parcel: Parcel): number {
+  let bytes = 128
+  for (const t of parcel.transactions) bytes += t.byteLength + 8
+  return bytes
 }
 
 /** True when parcel a comes after b in chain order. */
