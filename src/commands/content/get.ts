@@ -1,7 +1,8 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 import { resolve } from 'node:path'
 
 import { FleekCommand } from '../../cli/base-command.ts'
+import { hashArg } from '../../cli/content.ts'
 import { Progress, writeToStdout } from '../../cli/progress.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
 import { FleekError } from '../../lib/errors.ts'
@@ -28,7 +29,7 @@ export default class ContentGet extends FleekCommand<typeof ContentGet> {
     '<%= config.bin %> content get <folder hash> | tar -t',
   ]
   static override args = {
-    hash: Args.string({ description: 'Content hash: 64 hex digits or a BLAKE3 CIDv1.', required: true }),
+    ...hashArg,
   }
   static override flags = {
     output: Flags.string({

@@ -1,8 +1,5 @@
-import { Args } from '@oclif/core'
-
 import { FleekCommand } from '../../cli/base-command.ts'
-import { parseContentId } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/index.ts'
+import { hashArg, setPinned } from '../../cli/content.ts'
 
 export default class ContentPin extends FleekCommand<typeof ContentPin> {
   static override summary = 'Pin a blob: the size budget never evicts it.'
@@ -12,19 +9,9 @@ export default class ContentPin extends FleekCommand<typeof ContentPin> {
     '<%= config.bin %> content pin bafkr4i…',
     '<%= config.bin %> content pin 5f2b… --json',
   ]
-  static override args = {
-    hash: Args.string({ description: 'Content hash: 64 hex digits or a BLAKE3 CIDv1.', required: true }),
-  }
+  static override args = hashArg
 
   async run(): Promise<{ hash: string; pinned: boolean }> {
-    const hash = parseContentId(this.args.hash)
-    const store = openHomeBlockstore(this.home)
-    try {
-      const info = store.pin(hash)
-      this.log(`${info.hash} ${info.pinned ? 'pinned' : 'unpinned'}`)
-      return { hash: info.hash, pinned: info.pinned }
-    } finally {
-      await store.close()
-    }
+    return setPinned(this.io, this.args.hash, true)
   }
 }

@@ -1,6 +1,7 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 
 import { FleekCommand } from '../../cli/base-command.ts'
+import { hashArg } from '../../cli/content.ts'
 import { parseContentId } from '../../lib/b3/cid.ts'
 import { openHomeBlockstore } from '../../node/index.ts'
 
@@ -13,7 +14,7 @@ export default class ContentRm extends FleekCommand<typeof ContentRm> {
     '<%= config.bin %> content rm 5f2b… --force',
   ]
   static override args = {
-    hash: Args.string({ description: 'Content hash: 64 hex digits or a BLAKE3 CIDv1.', required: true }),
+    ...hashArg,
   }
   static override flags = {
     force: Flags.boolean({ summary: 'Remove even a pinned blob.', default: false }),

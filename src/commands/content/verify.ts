@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core'
-
 import { FleekCommand } from '../../cli/base-command.ts'
+import { hashArg } from '../../cli/content.ts'
 import { Progress } from '../../cli/progress.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
 import { openHomeBlockstore } from '../../node/index.ts'
@@ -14,7 +13,7 @@ export default class ContentVerify extends FleekCommand<typeof ContentVerify> {
     '<%= config.bin %> content verify 5f2b… --json',
   ]
   static override args = {
-    hash: Args.string({ description: 'Content hash: 64 hex digits or a BLAKE3 CIDv1.', required: true }),
+    ...hashArg,
   }
 
   async run(): Promise<{ hash: string; cid: string; ok: true; sizeBytes: number; blocks: number }> {
