@@ -3,6 +3,7 @@ import { base58btc } from 'multiformats/bases/base58'
 
 import { ethAddress, peerIdFromEd25519, type KeyKind } from '../lib/keys/index.ts'
 import { Keystore, NodeHome } from '../node/index.ts'
+import { toHex } from '../lib/bytes.ts'
 
 export function openKeystore(homeDir: string): { home: NodeHome; keystore: Keystore } {
   const home = new NodeHome(homeDir)
@@ -15,8 +16,6 @@ export interface Identities {
   consensus?: { publicKey: string; encrypted: boolean }
   account?: { address: string; publicKey: string; encrypted: boolean }
 }
-
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** The public identities of the keys present (no passphrase needed). */
 export function identities(keystore: Keystore, kinds: readonly KeyKind[] = keystore.present()): Identities {

@@ -66,6 +66,7 @@ import { createRpcMethods } from './rpc/methods.ts'
 import { RpcServer } from './rpc/server.ts'
 import type { NodeStatus } from './status.ts'
 import { type Storage, openLmdbStorage } from './storage/index.ts'
+import { toHex } from '../lib/bytes.ts'
 
 export interface NodeStartOptions {
   home: NodeHome
@@ -77,7 +78,6 @@ export interface NodeStartOptions {
   onFatal?: (err: unknown) => void
 }
 
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const RECENT_RECEIPTS = 32
 const MAX_VERIFIED = 100_000
 const MAX_PENDING = 100_000

@@ -22,6 +22,7 @@ import {
   type Transaction,
   type TransactionPayload,
 } from './types.ts'
+import { equalBytes } from '../bytes.ts'
 
 /**
  * Deterministic DAG-CBOR encoding of transactions. Amounts travel as decimal strings of base units
@@ -359,10 +360,4 @@ function readHost(value: CborValue, path: string): string {
     throw invalid(`${path} must be a host name or an IP address`)
   }
   return value
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -11,6 +11,7 @@ import {
   verifyNodeDigest,
 } from './signers.ts'
 import type { Transaction, TransactionPayload } from './types.ts'
+import { equalBytes } from '../bytes.ts'
 
 export const TRANSACTION_DIGEST_CONTEXT = 'fleek-network transaction v1'
 
@@ -52,8 +53,4 @@ export function verifyTransaction(tx: Transaction, digest = computeTransactionDi
   const sender = tx.payload.sender
   if ('account' in sender) return recoverAccountDigestSigner(digest, tx.signature) === sender.account
   return verifyNodeDigest(sender.node, digest, tx.signature)
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }

@@ -4,6 +4,7 @@ import { FleekError } from '../../lib/errors.ts'
 import { changeEpoch, computeQuorum } from './epoch.ts'
 import { toHex, type State } from './records.ts'
 import type { BeaconState, FailReason, NodeInfo } from './types.ts'
+import { equalBytes } from '../../lib/bytes.ts'
 
 /**
  * The commit–reveal beacon that draws the next committee (reference §3.4), run when params.beaconEnabled
@@ -241,8 +242,4 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
   return a.length - b.length
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && compareBytes(a, b) === 0
 }

@@ -12,6 +12,7 @@ import {
 } from '../../lib/tx/index.ts'
 import { checkParams } from './params.ts'
 import { defaultProtocolParams, type ProtocolParams } from './types.ts'
+import { toHex } from '../../lib/bytes.ts'
 
 /**
  * The genesis of a chain: its id, parameters, initial accounts, nodes (with stake and keys), the
@@ -341,10 +342,6 @@ function fail(message: string): never {
 
 function toSnake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex')
 }
 
 function checkKeys(t: Record<string, unknown>, prefix: string, allowed: string[], required: string[]): void {

@@ -12,6 +12,7 @@ import type {
   Service,
   TotalServed,
 } from './types.ts'
+import { toHex } from '../../lib/bytes.ts'
 
 /**
  * Typed access to the state tables. Records are stored as DAG-CBOR with bigints as decimal strings.
@@ -278,9 +279,7 @@ export function pad(n: number): string {
   return String(n).padStart(12, '0')
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export { toHex }
 
 export function fromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'))

@@ -4,6 +4,7 @@
  * followed by the 2n−1 32-byte nodes in post-order (leaf i at 2i − popcount(i), the root hash last).
  */
 import { FleekError } from '../../lib/errors.ts'
+import { equalBytes } from '../../lib/bytes.ts'
 
 export const TREE_MAGIC = [0x46, 0x4c, 0x4b, 0x54] // "FLKT"
 export const TREE_VERSION = 1
@@ -72,8 +73,4 @@ export function decodeTreeFile(bytes: Uint8Array, what: string): StoredTree {
   return { sizeBytes, blocks, nodes }
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
+export { equalBytes }

@@ -2,6 +2,7 @@
  * The committee of an epoch: equal weights, f = ⌊(n−1)/3⌋, quorum 2f+1, validity f+1.
  */
 import { FleekError } from '../../lib/errors.ts'
+import { toHex } from '../../lib/bytes.ts'
 
 export interface CommitteeMember {
   /** ed25519 public key, 32 bytes: the node key. */
@@ -54,6 +55,4 @@ export function findMemberIndex(committee: Committee, publicKey: Uint8Array): nu
   return committee.members.findIndex((m) => toHex(m.publicKey) === hex)
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export { toHex }

@@ -8,8 +8,9 @@ import { normalizeAddress } from '../../lib/tx/index.ts'
 import { STATE_TABLES, type NodeInfo, type Receipt, type StateTable } from '../application/index.ts'
 import type { FleekNode } from '../node.ts'
 import { type RpcMethods, intParam, method, optionalStringParam, param, stringParam } from './server.ts'
+import { toHex } from '../../lib/bytes.ts'
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const hex = toHex
 
 /** bigint → decimal string, Uint8Array → hex, recursively. */
 export function toJson(value: unknown): unknown {
