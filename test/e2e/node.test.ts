@@ -85,6 +85,18 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
     json<{ receipt: Receipt }>(await cli(['stake', 'remove', '1', '--json'])).receipt.status,
     'success',
   )
+  // a lock for a boost, then an unstake is refused while it holds
+  assert.equal(
+    json<{ receipt: Receipt }>(await cli(['stake', 'lock', '3', '--json'])).receipt.status,
+    'success',
+  )
+  assert.equal((await cli(['stake', 'lock', 'forever'])).code, 5)
+  const locked = await cli(['stake', 'remove', '1', '--json'])
+  assert.equal(locked.code, 10)
+  assert.equal(
+    (JSON.parse(locked.stdout) as { error: { receipt: Receipt } }).error.receipt.reason,
+    'STAKE_LOCKED',
+  )
   const withdraw = await cli(['stake', 'withdraw', '--json'])
   assert.equal(withdraw.code, 10)
   const withdrawError = (JSON.parse(withdraw.stdout) as { error: { code: string; receipt: Receipt } }).error
