@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { base58btc } from 'multiformats/bases/base58'
 import { Registry } from 'prom-client'
 
+import { toHex } from '../lib/bytes.ts'
 import { FleekError, fromSystemError } from '../lib/errors.ts'
 import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
 import { ethAddress, peerIdFromEd25519 } from '../lib/keys/index.ts'
@@ -57,8 +58,6 @@ import {
   encodeParcelRequest,
 } from './parcels/index.ts'
 import type { NodeHome } from './home.ts'
-
-type HomeLock = ReturnType<NodeHome['lock']>
 import { Keystore } from './keystore/index.ts'
 import type { Logger } from './logger.ts'
 import { NodeMetrics } from './metrics.ts'
@@ -66,7 +65,8 @@ import { createRpcMethods } from './rpc/methods.ts'
 import { RpcServer } from './rpc/server.ts'
 import type { NodeStatus } from './status.ts'
 import { type Storage, openLmdbStorage } from './storage/index.ts'
-import { toHex } from '../lib/bytes.ts'
+
+type HomeLock = ReturnType<NodeHome['lock']>
 
 export interface NodeStartOptions {
   home: NodeHome
@@ -287,11 +287,14 @@ export class FleekNode {
           registry: registryRecords(app),
           committee: info.committee,
           logger: logger.child({ component: 'network' }),
-          onMisbehaviour: (peer, reason) => logger.warn({ peer, reason }, 'peer misbehaved'),
+          // The network logs each case itself; consensus traffic from outside the committee is routine
+          // around an epoch change.
+          onMisbehaviour: (peer, reason) => logger.debug({ peer, reason }, 'peer misbehaved'),
         },
         abort.signal,
       )
     } catch (err) {
+      await blockstore.close()
       await storage.close()
       throw err
     }
@@ -825,8 +828,9 @@ export class FleekNode {
       await running?.consensus.close()
       await running?.store.close()
       await this.#network.close()
-      this.#lock.release()
+      await this.blockstore.close()
       await this.#storage.close()
+      this.#lock.release()
       this.#logger.info({}, 'node stopped')
     })()
     return this.#closing

@@ -917,7 +917,9 @@ export class Network implements ConsensusNetwork {
    */
   #misbehave(peer: PeerKey, reason: MisbehaviourReason, stream?: Stream, { strike = true } = {}): void {
     if (stream !== undefined && stream.status === 'open') stream.abort(new Error(`misbehaviour: ${reason}`))
-    this.#logger.warn({ peer, reason }, 'peer misbehaved')
+    // Not counted (strike false: e.g. members of the previous epoch still talking) is routine: debug.
+    if (strike) this.#logger.warn({ peer, reason }, 'peer misbehaved')
+    else this.#logger.debug({ peer, reason }, 'peer misbehaved')
     try {
       this.#onMisbehaviour?.(peer, reason)
     } catch (err) {
