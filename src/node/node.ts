@@ -83,6 +83,8 @@ const MAX_VERIFIED = 100_000
 const MAX_PENDING = 100_000
 const DUTY_RETRY_MS = 10_000
 const HEAD_POLL_IDLE_MS = 4000
+/** Off the committee, a forwarded transaction not executed after this long is forwarded again. */
+const REFORWARD_MS = 30_000
 const bytesKey = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
@@ -168,6 +170,8 @@ export class FleekNode {
   #consensus: { epoch: number; consensus: Consensus; store: LmdbDagStore } | undefined
   /** Transactions this node admitted and has not seen executed: resubmitted after an epoch change. */
   readonly #pending = new Map<string, Uint8Array>()
+  /** Off the committee: when each pending transaction was last forwarded. */
+  readonly #forwarded = new Map<string, number>()
   /** Consensus messages from members already in the next epoch, replayed once this node is there. */
   readonly #early: Array<{ epoch: number; from: string; bytes: Uint8Array }> = []
   #switching: Promise<void> | undefined
@@ -457,6 +461,7 @@ export class FleekNode {
   #switchEpoch(): void {
     this.#switching ??= (async () => {
       const old = this.#consensus
+      const wasMember = old !== undefined
       this.#consensus = undefined
       if (old !== undefined) {
         await old.consensus.close()
@@ -464,7 +469,11 @@ export class FleekNode {
       }
       const info = this.app.epochInfo()
       await this.#network.setCommittee(info.committee)
-      if (!this.#abort.signal.aborted) this.#startConsensus()
+      if (this.#abort.signal.aborted) return
+      this.#startConsensus()
+      // A member leaving the committee hands what it admitted but did not see executed to the members
+      // who order transactions now (members that stay resubmit their own in #startConsensus).
+      if (wasMember && !this.isCommitteeMember) this.#forwardStale(Date.now(), 0)
     })()
       .catch((err: unknown) => {
         this.#logger.fatal({ err }, 'could not start the next epoch; stopping')
@@ -485,9 +494,11 @@ export class FleekNode {
     let lastHeight = -1
     let stillSinceMs = Date.now()
     const timer = setInterval(() => {
-      if (this.#abort.signal.aborted || this.isCommitteeMember || this.#headPolling) return
-      const height = this.app.height()
+      if (this.#abort.signal.aborted || this.isCommitteeMember) return
       const now = Date.now()
+      this.#forwardStale(now, REFORWARD_MS)
+      if (this.#headPolling) return
+      const height = this.app.height()
       if (height !== lastHeight) {
         lastHeight = height
         stillSinceMs = now
@@ -524,6 +535,25 @@ export class FleekNode {
     )
     for (const attestation of certified.attestations)
       await this.#follower.handleMessage(encodeParcelMessage({ kind: 'attestation', attestation }), peer)
+  }
+
+  /** Sends a transaction to the committee; one sender's transactions all go to the same member. */
+  #forward(bytes: Uint8Array, tx: Transaction = decodeTransaction(bytes)): void {
+    const sender = tx.payload.sender
+    const affinity = 'account' in sender ? sender.account : toHex(sender.node)
+    void this.#network
+      .forward(bytes, affinity)
+      .catch((err: unknown) => this.#logger.warn({ err }, 'forwarding failed'))
+  }
+
+  /** Off the committee: forwards again what this node holds that is still not executed after a while. */
+  #forwardStale(nowMs: number, olderThanMs: number): void {
+    for (const [txHash, bytes] of this.#pending) {
+      const at = this.#forwarded.get(txHash) ?? 0
+      if (nowMs - at < olderThanMs) continue
+      this.#forwarded.set(txHash, nowMs)
+      this.#forward(bytes)
+    }
   }
 
   /** Asks the hinted peers, then the committee, for a parcel (an encoded certified parcel). */
@@ -590,6 +620,7 @@ export class FleekNode {
       if (receipt.txHash === undefined) continue
       const key = toHex(receipt.txHash)
       this.#pending.delete(key)
+      this.#forwarded.delete(key)
       const waiting = this.#waiters.get(key)
       if (waiting) {
         this.#waiters.delete(key)
@@ -743,15 +774,16 @@ export class FleekNode {
       throw new FleekError('INVALID_INPUT', 'the transaction signature does not verify')
     const txHash = toHex(digest)
     if (this.app.receipt(digest) !== undefined || this.#pending.has(txHash)) return { txHash, known: true }
-    if (!this.isCommitteeMember) {
-      // Not on the committee: hand it to the members (they check it again on admission).
-      void this.#network
-        .forward(bytes)
-        .catch((err: unknown) => this.#logger.warn({ err }, 'forwarding failed'))
-      return { txHash, known: false }
-    }
     if (this.#pending.size >= MAX_PENDING)
       throw new FleekError('UNAVAILABLE', 'the mempool is full; retry in a moment')
+    if (!this.isCommitteeMember) {
+      // Not on the committee: hand it to the members (they check it again on admission), and keep it
+      // until it is executed, to hand it on again if it gets lost (a member leaving at an epoch change).
+      this.#pending.set(txHash, bytes)
+      this.#forwarded.set(txHash, Date.now())
+      this.#forward(bytes, tx)
+      return { txHash, known: false }
+    }
     if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear()
     this.#verified.add(bytesKey(bytes))
     this.#pending.set(txHash, bytes)

@@ -497,7 +497,7 @@ export class Network implements ConsensusNetwork {
    * Delivers a transaction to the committee: directly to up to `forwardFanout` connected members
    * (rotating), or by gossip on TRANSACTION_TOPIC when none is connected.
    */
-  async forward(transaction: Uint8Array): Promise<ForwardResult> {
+  async forward(transaction: Uint8Array, affinity?: string): Promise<ForwardResult> {
     if (transaction.length > this.#options.maxTransactionBytes) {
       throw new FleekError(
         'INVALID_INPUT',
@@ -508,8 +508,11 @@ export class Network implements ConsensusNetwork {
     if (connected.length > 0) {
       const chosen: PeerKey[] = []
       const frame = encodeFrame(FrameKind.MESSAGE, transaction)
+      // With an affinity (the sender), the same member gets all of one sender's transactions, so they
+      // reach the DAG in the order they were sent; without one, members take turns.
+      const start = affinity === undefined ? this.#forwardCursor : affinityIndex(affinity, connected.length)
       for (let i = 0; i < Math.min(this.#options.forwardFanout, connected.length); i++) {
-        const key = connected[(this.#forwardCursor + i) % connected.length]
+        const key = connected[(start + i) % connected.length]
         if (this.#outbox(PROTOCOLS.transaction, key).push(frame)) chosen.push(key)
       }
       this.#forwardCursor = (this.#forwardCursor + 1) % connected.length
@@ -1015,4 +1018,11 @@ function readPath(value: unknown, path: string[]): unknown {
     current = (current as Record<string, unknown>)[key]
   }
   return current
+}
+
+/** A stable index in [0, n) for a string (FNV-1a): the same sender always picks the same member. */
+function affinityIndex(text: string, n: number): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return h % n
 }
