@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { hash } from '../../lib/b3/index.ts'
 import { FleekError } from '../../lib/errors.ts'
-import { changeEpoch, computeQuorum } from './epoch.ts'
+import { changeEpoch, computeQuorum, participationAfterStake } from './epoch.ts'
 import { toHex, type State } from './records.ts'
 import type { BeaconState, FailReason, NodeInfo } from './types.ts'
 import { equalBytes } from '../../lib/bytes.ts'
@@ -221,11 +221,7 @@ function slashNode(state: State, publicKey: Uint8Array): bigint {
   remaining -= fromStaked
   const fromLocked = remaining < node.stake.locked ? remaining : node.stake.locked
   const staked = node.stake.staked - fromStaked
-  let participation = node.participation
-  if (staked < BigInt(params.minStake) * FLK_UNIT) {
-    if (participation === 'true') participation = 'optedOut'
-    else if (participation === 'optedIn') participation = 'false'
-  }
+  const participation = participationAfterStake(node.participation, staked, params)
   state.putNode({
     ...node,
     participation,

@@ -1,6 +1,6 @@
 import { keyedHash } from '../../lib/b3/index.ts'
 import { toHex, type State } from './records.ts'
-import type { NodeInfo, ProtocolParams } from './types.ts'
+import type { NodeInfo, Participation, ProtocolParams } from './types.ts'
 
 const FLK_UNIT = 10n ** 18n
 /** Fixed-point scale of reward boosts. */
@@ -207,4 +207,16 @@ export function distributeRewards(state: State, epoch: number, params: ProtocolP
   )
 
   state.putMetaAmount('totalSupply', state.getMetaAmount('totalSupply') + minted)
+}
+
+/** Below the minimum stake a node cannot stay in: it leaves (or does not join) at the next epoch change. */
+export function participationAfterStake(
+  participation: Participation,
+  staked: bigint,
+  params: ProtocolParams,
+): Participation {
+  if (staked >= BigInt(params.minStake) * FLK_UNIT) return participation
+  if (participation === 'true') return 'optedOut'
+  if (participation === 'optedIn') return 'false'
+  return participation
 }

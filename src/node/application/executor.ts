@@ -9,7 +9,7 @@ import {
   type TransactionPayload,
 } from '../../lib/tx/index.ts'
 import { executeBeaconCommit, executeBeaconReveal, executeBeaconTimeout, startBeacon } from './beacon.ts'
-import { changeEpoch, computeQuorum } from './epoch.ts'
+import { changeEpoch, computeQuorum, participationAfterStake } from './epoch.ts'
 import { checkParams } from './params.ts'
 import { toHex, type State } from './records.ts'
 import type { FailReason, NodeInfo, Receipt, RejectReason } from './types.ts'
@@ -191,12 +191,7 @@ function executeAccountMethod(state: State, sender: string, call: MethodCall): O
       if (node.stake.staked < amount) return { reason: 'INSUFFICIENT_STAKE' }
       if (node.stake.stakeLockedUntil > epoch) return { reason: 'STAKE_LOCKED' }
       const staked = node.stake.staked - amount
-      let participation = node.participation
-      // Below the minimum a node cannot stay in: it leaves at the next epoch change.
-      if (staked < BigInt(params.minStake) * FLK_UNIT) {
-        if (participation === 'true') participation = 'optedOut'
-        else if (participation === 'optedIn') participation = 'false'
-      }
+      const participation = participationAfterStake(node.participation, staked, params)
       state.putNode({
         ...node,
         participation,
