@@ -13,18 +13,7 @@ import { isFleekError } from '../../src/lib/errors.ts'
 import { Blockstore } from '../../src/node/blockstore/blockstore.ts'
 import { BLOCK_BYTES } from '../../src/node/blockstore/tree-file.ts'
 import { scratchDir } from '../helpers/cli.ts'
-
-function bytesOf(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+import { seededBytes } from '../helpers/bytes.ts'
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = []
@@ -35,7 +24,7 @@ async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
 test('blocks with proofs from any start block verify against the hash alone', async (t) => {
   const store = Blockstore.open({ dir: join(scratchDir(t), 'bs'), maxSizeBytes: 0 })
   t.after(() => store.close())
-  const data = bytesOf(7 * BLOCK_BYTES + 1234, 42)
+  const data = seededBytes(7 * BLOCK_BYTES + 1234, 42)
   const { hash: hex } = await store.put([data])
   const root = hash(data)
   for (let start = 0; start < 8; start++) {
@@ -54,7 +43,7 @@ test('blocks with proofs from any start block verify against the hash alone', as
 test('a proof stream for bytes corrupted on disk never reaches the peer', async (t) => {
   const store = Blockstore.open({ dir: join(scratchDir(t), 'bs'), maxSizeBytes: 0 })
   t.after(() => store.close())
-  const data = bytesOf(3 * BLOCK_BYTES, 7)
+  const data = seededBytes(3 * BLOCK_BYTES, 7)
   const { hash: hex } = await store.put([data])
   const path = join(store.dir, 'blobs', hex.slice(0, 2), hex)
   const damaged = Buffer.from(readFileSync(path))
@@ -81,7 +70,7 @@ test('put equals the BLAKE3 hash for sizes around block boundaries, in random sl
       fc.integer({ min: 1, max: 0x7fffffff }),
       async (blocks, delta, sliceBytes, seed) => {
         const size = Math.max(0, blocks * BLOCK_BYTES + delta)
-        const data = bytesOf(size, seed)
+        const data = seededBytes(size, seed)
         const pieces = []
         for (let i = 0; i < size; i += sliceBytes) pieces.push(data.subarray(i, i + sliceBytes))
         const put = await store.put(pieces)

@@ -15,29 +15,17 @@ import {
 import { loadWasmBackend } from '../../../../src/lib/b3/wasm/index.ts'
 import { tsBackend } from '../../../../src/lib/b3/ts-backend.ts'
 import { isFleekError } from '../../../../src/lib/errors.ts'
+import { seededBytes } from '../../../helpers/bytes.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
 const pool = new B3Pool({ threads: 2 })
 after(() => pool.close())
 
-/** Deterministic bytes from a seed (xorshift32). */
-function makeBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
-
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 const engine = loadWasmBackend() ?? tsBackend
 const singleThread = (input: Uint8Array, key = IV, flags = 0) =>
   toHex(engine.subtreeCv(input, 0, key, flags, true, new Uint8Array(32), 0))
-const data = makeBytes(13 << 20, 2026)
+const data = seededBytes(13 << 20, 2026)
 const invalid = (err: unknown) => isFleekError(err, 'INVALID_INPUT')
 
 test('hashParallel == single thread on random sizes up to 13 MiB', async () => {
@@ -70,7 +58,7 @@ test('the shared pool and a SharedArrayBuffer input (no copy) give the same hash
 })
 
 test('keyed mode == hash-wasm keyed', async () => {
-  const keyBytes = makeBytes(32, 5)
+  const keyBytes = seededBytes(32, 5)
   const view = new DataView(keyBytes.buffer)
   const key = Uint32Array.from({ length: 8 }, (_, i) => view.getUint32(4 * i, true))
   const reference = await createBLAKE3(256, keyBytes)

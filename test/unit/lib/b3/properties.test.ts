@@ -19,6 +19,7 @@ import {
 import { IV } from '../../../../src/lib/b3/constants.ts'
 import { parentOutput } from '../../../../src/lib/b3/output.ts'
 import { buildTree, TreeBuilder } from '../../../../src/lib/b3/tree.ts'
+import { seededBytes } from '../../../helpers/bytes.ts'
 
 const SEED = 20261126
 const hw = await createBLAKE3()
@@ -29,18 +30,6 @@ function hashWasm(input: Uint8Array, outBits = 256): string {
   h.init()
   h.update(input)
   return h.digest('hex')
-}
-
-function makeInput(len: number, salt: number): Uint8Array {
-  const out = new Uint8Array(len)
-  let x = salt | 1
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x
-  }
-  return out
 }
 
 /** Sizes near multiples of 1 KiB (chunks) and of power-of-two chunk counts (subtrees and blocks). */
@@ -56,7 +45,7 @@ const engines: B3Backend[] = [getTsEngine(), ...(getWasmEngine() ? [getWasmEngin
 test(`hash == hash-wasm at chunk and subtree boundaries (engines: ${engines.map((e) => e.name).join(', ')})`, () => {
   fc.assert(
     fc.property(boundarySize, fc.integer(), (len, salt) => {
-      const input = makeInput(len, salt)
+      const input = seededBytes(len, salt)
       const want = hashWasm(input)
       assert.equal(toHex(hash(input)), want)
       for (const e of engines)
@@ -76,7 +65,7 @@ test('subtree CVs at any chunk offset: left and right subtrees compose into the 
       (log2, extra, salt) => {
         // A left subtree of 2^log2 chunks and a right part after it, each hashed on its own at its offset.
         const leftLen = 1024 << log2
-        const input = makeInput(leftLen + Math.min(extra, leftLen), salt)
+        const input = seededBytes(leftLen + Math.min(extra, leftLen), salt)
         const want = hashWasm(input)
         for (const e of engines) {
           const left = e.subtreeCv(input.subarray(0, leftLen), 0, IV, 0, false, new Uint8Array(32), 0)
@@ -113,7 +102,7 @@ test('block tree root == hash for every block size k = 0…8, fed in random slic
       fc.integer(),
       (k, blocks, delta, steps, salt) => {
         const len = Math.max(0, blocks * (1024 << k) + delta)
-        const input = makeInput(len, salt)
+        const input = seededBytes(len, salt)
         const want = hashWasm(input)
         const tree = buildTree(input, k)
         assert.equal(toHex(tree.root), want)
@@ -135,7 +124,7 @@ test('the streaming hasher in random slicings == one-shot == hash-wasm', () => {
       fc.array(fc.integer({ min: 0, max: 70_000 }), { minLength: 1, maxLength: 8 }),
       fc.integer(),
       (len, steps, salt) => {
-        const input = makeInput(len, salt)
+        const input = seededBytes(len, salt)
         const h = createHasher()
         let pos = 0
         for (let s = 0; pos < len; s++) {

@@ -12,6 +12,7 @@ import { IV, KEYED_HASH, DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL } from '../../.
 import { tsBackend } from '../../../../src/lib/b3/ts-backend.ts'
 import { createWasmBackend, loadWasmBackend, type WasmB3Backend } from '../../../../src/lib/b3/wasm/index.ts'
 import { isFleekError } from '../../../../src/lib/errors.ts'
+import { seededBytes } from '../../../helpers/bytes.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
 const vectorsUrl = new URL('../../../../../shared/vectors/blake3/test_vectors.json', import.meta.url)
@@ -27,19 +28,6 @@ function getWasm(t: { skip: (reason: string) => void }): WasmB3Backend | undefin
   const wasm = loadWasmBackend()
   if (wasm === undefined) t.skip('WebAssembly SIMD is unavailable in this runtime')
   return wasm
-}
-
-/** Deterministic bytes from a seed (xorshift32), so every run hashes the same inputs. */
-function makeBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
 }
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
@@ -135,7 +123,7 @@ test('hash == hash-wasm at lengths around chunk, subtree and window boundaries',
   const wasm = getWasm(t)
   if (wasm === undefined) return
   const reference = await createBLAKE3()
-  const data = makeBytes((3 << 20) + 1100, 7)
+  const data = seededBytes((3 << 20) + 1100, 7)
   fc.assert(
     fc.property(boundaryLength, fc.integer({ min: 0, max: 1000 }), (length, offset) => {
       const input = data.subarray(offset, offset + length)
@@ -150,9 +138,9 @@ test('hash == hash-wasm at lengths around chunk, subtree and window boundaries',
 test('keyed hash == hash-wasm keyed', async (t) => {
   const wasm = getWasm(t)
   if (wasm === undefined) return
-  const keyBytes = makeBytes(32, 99)
+  const keyBytes = seededBytes(32, 99)
   const reference = await createBLAKE3(256, keyBytes)
-  const data = makeBytes(1 << 20, 11)
+  const data = seededBytes(1 << 20, 11)
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 1 << 20 }), (length) => {
       const input = data.subarray(0, length)
@@ -167,7 +155,7 @@ test('keyed hash == hash-wasm keyed', async (t) => {
 test('subtree CVs at nonzero chunk counters == the TypeScript engine', (t) => {
   const wasm = getWasm(t)
   if (wasm === undefined) return
-  const data = makeBytes(2 << 20, 3)
+  const data = seededBytes(2 << 20, 3)
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 11 }),
@@ -195,7 +183,7 @@ test('subtree CVs at nonzero chunk counters == the TypeScript engine', (t) => {
 test('a counter above 2^32 reaches the high word', (t) => {
   const wasm = getWasm(t)
   if (wasm === undefined) return
-  const input = makeBytes(8192, 1)
+  const input = seededBytes(8192, 1)
   const low = 5 * 8
   const high = 2 ** 32 + low
   assert.equal(wasmCv(wasm, input, high), tsCv(input, high))
@@ -208,7 +196,7 @@ test('a counter above 2^32 reaches the high word', (t) => {
 test('mergeCvs over window CVs == the hash of the whole', (t) => {
   const wasm = getWasm(t)
   if (wasm === undefined) return
-  const input = makeBytes((5 << 18) + 333, 17)
+  const input = seededBytes((5 << 18) + 333, 17)
   const pieceBytes = 1 << 18
   const count = Math.ceil(input.length / pieceBytes)
   const cvs = new Uint8Array(32 * count)
@@ -227,10 +215,10 @@ test('writes at outOffset and leaves the rest of out alone', (t) => {
   const wasm = getWasm(t)
   if (wasm === undefined) return
   const out = new Uint8Array(40).fill(0xee)
-  wasm.subtreeCv(makeBytes(3000, 2), 0, IV, 0, true, out, 5)
+  wasm.subtreeCv(seededBytes(3000, 2), 0, IV, 0, true, out, 5)
   assert.deepEqual(out.subarray(0, 5), new Uint8Array(5).fill(0xee))
   assert.deepEqual(out.subarray(37), new Uint8Array(3).fill(0xee))
-  assert.equal(toHex(out.subarray(5, 37)), tsCv(makeBytes(3000, 2), 0, IV, 0, true))
+  assert.equal(toHex(out.subarray(5, 37)), tsCv(seededBytes(3000, 2), 0, IV, 0, true))
 })
 
 test('bad arguments are refused with INVALID_INPUT', (t) => {

@@ -9,19 +9,7 @@ import { Blockstore, type BlockstoreDeps } from '../../../../src/node/blockstore
 import { createFileWriter } from '../../../../src/node/blockstore/file-writer.ts'
 import { BLOCK_BYTES } from '../../../../src/node/blockstore/tree-file.ts'
 import { scratchDir } from '../../../helpers/cli.ts'
-
-/** Deterministic pseudo-random bytes (xorshift32, fixed seed). */
-function bytesOf(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+import { seededBytes } from '../../../helpers/bytes.ts'
 
 function* slices(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
@@ -61,7 +49,7 @@ test('round trips at sizes around chunk and block boundaries, in any slicing', a
     3 * BLOCK_BYTES + 5,
   ]
   for (const [n, size] of sizes.entries()) {
-    const data = bytesOf(size, n + 1)
+    const data = seededBytes(size, n + 1)
     const put = await store.put(slices(data, 7777 + n))
     assert.equal(put.hash, toHex(hash(data)), `hash of ${size} bytes`)
     assert.equal(put.sizeBytes, size)
@@ -80,7 +68,7 @@ test('round trips at sizes around chunk and block boundaries, in any slicing', a
 
 test('a second put of the same bytes writes nothing new', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(5000)
+  const data = seededBytes(5000)
   const first = await store.put([data])
   const again = await store.put([data.subarray(0, 10), data.subarray(10)])
   assert.equal(again.hash, first.hash)
@@ -91,7 +79,7 @@ test('a second put of the same bytes writes nothing new', async (t) => {
 
 test('blocks come out in ranges, each checked', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(5 * BLOCK_BYTES + 100)
+  const data = seededBytes(5 * BLOCK_BYTES + 100)
   const { hash: hex } = await store.put([data])
   const got = []
   for await (const block of store.readBlocks(hex, { startBlock: 2, endBlock: 4 })) got.push(block)
@@ -106,8 +94,8 @@ test('blocks come out in ranges, each checked', async (t) => {
 
 test('an expected hash that does not match stores nothing (INTEGRITY)', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(3 * BLOCK_BYTES)
-  const wrong = toHex(hash(bytesOf(10)))
+  const data = seededBytes(3 * BLOCK_BYTES)
+  const wrong = toHex(hash(seededBytes(10)))
   await assert.rejects(store.put([data], { expectedHash: wrong }), (err) => {
     assert.ok(isFleekError(err, 'INTEGRITY'))
     assert.match(err.message, /does not match the expected hash/)
@@ -122,7 +110,7 @@ test('an expected hash that does not match stores nothing (INTEGRITY)', async (t
 
 test('unknown hashes are NOT_FOUND and malformed ones INVALID_INPUT', async (t) => {
   const store = openStore(t)
-  const absent = toHex(hash(bytesOf(1)))
+  const absent = toHex(hash(seededBytes(1)))
   assert.equal(store.has(absent), false)
   assert.equal(store.stat(absent), undefined)
   await assert.rejects(store.remove(absent), (err) => isFleekError(err, 'NOT_FOUND'))
@@ -144,19 +132,19 @@ test('a leftover temporary file is never visible and is removed at open', async 
   // A dead process's half-written put (pid 2^31−2 is never alive here) and a live one's.
   const dead = join(dir, 'tmp', '2147483646-0123456789ab.data')
   const live = join(dir, 'tmp', `${process.pid}-0123456789ab.data`)
-  writeFileSync(dead, bytesOf(1000))
-  writeFileSync(live, bytesOf(1000))
+  writeFileSync(dead, seededBytes(1000))
+  writeFileSync(live, seededBytes(1000))
   const store = Blockstore.open({ dir, maxSizeBytes: 0 })
   t.after(() => store.close())
   assert.equal(existsSync(dead), false)
   assert.equal(existsSync(live), true, 'a write in progress in a live process is left alone')
   assert.equal(store.list().length, 0)
-  assert.equal(store.has(hash(bytesOf(1000))), false)
+  assert.equal(store.has(hash(seededBytes(1000))), false)
 })
 
 test('a record whose bytes never arrived (crash before the rename) is not a blob', async (t) => {
   const store = openStore(t)
-  const { hash: hex } = await store.put([bytesOf(2000)])
+  const { hash: hex } = await store.put([seededBytes(2000)])
   // Simulate the crash window: the record committed, the bytes file not renamed in.
   rmSync(blobFile(store, hex))
   assert.equal(store.has(hex), false)
@@ -165,7 +153,7 @@ test('a record whose bytes never arrived (crash before the rename) is not a blob
 
 test('corruption on disk is caught at the block, before any of its bytes are handed out', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(4 * BLOCK_BYTES + 10)
+  const data = seededBytes(4 * BLOCK_BYTES + 10)
   const { hash: hex } = await store.put([data])
   const path = blobFile(store, hex)
   const damaged = Buffer.from(readFileSync(path))
@@ -190,7 +178,7 @@ test('corruption on disk is caught at the block, before any of its bytes are han
 
 test('truncation and extra bytes on disk are INTEGRITY', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(3 * BLOCK_BYTES)
+  const data = seededBytes(3 * BLOCK_BYTES)
   const { hash: hex } = await store.put([data])
   truncateSync(blobFile(store, hex), 2 * BLOCK_BYTES + 5)
   await assert.rejects(store.verify(hex), (err) => {
@@ -207,7 +195,7 @@ test('truncation and extra bytes on disk are INTEGRITY', async (t) => {
 
 test('a damaged tree file is INTEGRITY', async (t) => {
   const store = openStore(t)
-  const { hash: hex } = await store.put([bytesOf(3 * BLOCK_BYTES)])
+  const { hash: hex } = await store.put([seededBytes(3 * BLOCK_BYTES)])
   const treePath = `${blobFile(store, hex)}.tree`
   const tree = Buffer.from(readFileSync(treePath))
   tree[16 + 32 + 3] ^= 0x80 // inside node 1 (leaf 1)
@@ -220,7 +208,7 @@ test('a damaged tree file is INTEGRITY', async (t) => {
 
 test('pins, unpins and the pinned-removal refusal', async (t) => {
   const store = openStore(t)
-  const { hash: hex } = await store.put([bytesOf(100)])
+  const { hash: hex } = await store.put([seededBytes(100)])
   assert.equal(store.pin(hex).pinned, true)
   assert.equal(store.pin(hex).pinned, true, 'idempotent')
   await assert.rejects(store.remove(hex), (err) => isFleekError(err, 'REJECTED'))
@@ -229,7 +217,7 @@ test('pins, unpins and the pinned-removal refusal', async (t) => {
   assert.equal(store.has(hex), false)
   assert.equal(existsSync(blobFile(store, hex)), false)
   assert.equal(existsSync(`${blobFile(store, hex)}.tree`), false)
-  const again = await store.put([bytesOf(100)])
+  const again = await store.put([seededBytes(100)])
   store.pin(again.hash)
   await store.remove(again.hash, { force: true })
   assert.equal(store.has(again.hash), false)
@@ -238,13 +226,13 @@ test('pins, unpins and the pinned-removal refusal', async (t) => {
 test('the size budget evicts least-recently-used unpinned blobs, never pinned ones', async (t) => {
   let now = 1000
   const store = openStore(t, 3000, { nowMs: () => now++ })
-  const a = await store.put([bytesOf(1000, 1)])
-  const b = await store.put([bytesOf(1000, 2)])
-  const c = await store.put([bytesOf(1000, 3)])
+  const a = await store.put([seededBytes(1000, 1)])
+  const b = await store.put([seededBytes(1000, 2)])
+  const c = await store.put([seededBytes(1000, 3)])
   store.pin(a.hash) // oldest, but pinned
   await collect(store.read(b.hash)) // b is now more recent than c
   assert.equal(store.sizeBytes(), 3000)
-  const d = await store.put([bytesOf(1000, 4)])
+  const d = await store.put([seededBytes(1000, 4)])
   assert.deepEqual(d.evicted, [c.hash])
   assert.deepEqual(
     store
@@ -255,7 +243,7 @@ test('the size budget evicts least-recently-used unpinned blobs, never pinned on
   )
   assert.equal(store.sizeBytes(), 3000)
   // A blob bigger than the budget alone: everything unpinned but it goes; the pin stays.
-  const big = await store.put([bytesOf(5000, 5)])
+  const big = await store.put([seededBytes(5000, 5)])
   assert.deepEqual(new Set(big.evicted), new Set([b.hash, d.hash]))
   assert.deepEqual(
     store
@@ -285,7 +273,7 @@ test('a full disk during put leaves no partial blob (NO_SPACE)', async (t) => {
     }
   }
   const store = openStore(t, 0, { createWriter: failing })
-  const data = bytesOf(4 * BLOCK_BYTES)
+  const data = seededBytes(4 * BLOCK_BYTES)
   await assert.rejects(store.put(slices(data, 65536)), (err) => {
     assert.ok(isFleekError(err, 'NO_SPACE'), String(err))
     assert.match(err.message, /no space left on device/)
@@ -300,7 +288,7 @@ test('a full disk during put leaves no partial blob (NO_SPACE)', async (t) => {
 test('a failing source stores nothing', async (t) => {
   const store = openStore(t)
   async function* broken(): AsyncGenerator<Uint8Array> {
-    yield bytesOf(BLOCK_BYTES + 3)
+    yield seededBytes(BLOCK_BYTES + 3)
     throw Object.assign(new Error('EACCES: permission denied, read'), { code: 'EACCES' })
   }
   await assert.rejects(store.put(broken()), (err) => isFleekError(err, 'IO'))
@@ -310,7 +298,7 @@ test('a failing source stores nothing', async (t) => {
 
 test('reused read buffers still hand out every block right, across many read groups', async (t) => {
   const store = openStore(t)
-  const data = bytesOf(40 * BLOCK_BYTES + 999, 11)
+  const data = seededBytes(40 * BLOCK_BYTES + 999, 11)
   const { hash: hex } = await store.put(slices(data, 1 << 20))
   const copies: Buffer[] = []
   const views: Uint8Array[] = []
