@@ -75,6 +75,21 @@ export const configSchema = {
       maxBatchDelayMs: int(100, '…or after this delay.', 1),
       maxHeaderDelayMs: int(200, 'Propose the next header after this delay at the latest.', 1),
       gcDepth: int(50, 'Rounds of the DAG kept below the last committed round.', 2),
+      faultWithholdReveal: bool(
+        false,
+        'Fault injection for devnet tests: commit to the epoch beacon but never reveal (the member is slashed). Never on a real network.',
+      ),
+    },
+  },
+  sync: {
+    doc: 'How a node that starts behind the network catches up.',
+    fields: {
+      mode: str(
+        'checkpoint',
+        'checkpoint = restore the state of the latest epoch checkpoint signed by the committee, then follow the parcels after it; full = replay every parcel since the last executed one.',
+        ['checkpoint', 'full'],
+      ),
+      snapshotsKept: int(2, 'State snapshots of the latest epoch changes kept to serve late nodes.', 1, 100),
     },
   },
   network: {

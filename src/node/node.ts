@@ -261,6 +261,11 @@ export class FleekNode {
     const { genesis, path: genesisPath, created } = loadOrCreateGenesis(home, config, keystore)
     if (created)
       logger.info({ path: genesisPath, chainId: genesis.chainId }, 'created a single-node devnet genesis')
+    if (config.consensus.faultWithholdReveal)
+      logger.warn(
+        {},
+        'fault injection: this node commits to epoch beacons but never reveals (it will be slashed)',
+      )
 
     const storage = openLmdbStorage(home.path(config.storage.dir))
     let app: Application
@@ -712,7 +717,12 @@ export class FleekNode {
         method: 'CommitteeBeaconCommit',
         args: { epoch, round, commit: computeBeaconCommit(epoch, round, reveal) },
       })
-    } else if (beacon.phase === 'reveal' && mine !== undefined && mine.reveal === undefined) {
+    } else if (
+      beacon.phase === 'reveal' &&
+      mine !== undefined &&
+      mine.reveal === undefined &&
+      !this.#options.config.consensus.faultWithholdReveal
+    ) {
       this.#duty(`reveal:${epoch}:${round}`, nowMs, {
         method: 'CommitteeBeaconReveal',
         args: { epoch, round, reveal: this.#beaconSecret(epoch, round) },

@@ -33,6 +33,10 @@ export default class NodeRun extends FleekCommand<typeof NodeRun> {
       summary: 'Least severe log level written.',
       options: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
     }),
+    sync: Flags.string({
+      summary: 'How to catch up when behind: checkpoint (restore the latest signed state) or full (replay).',
+      options: ['checkpoint', 'full'],
+    }),
     dashboard: Flags.boolean({
       summary: 'Show the live dashboard on a terminal.',
       default: true,
@@ -50,6 +54,7 @@ export default class NodeRun extends FleekCommand<typeof NodeRun> {
       'network.listen': this.flags.listen,
       'network.bootstrap': this.flags.bootstrap,
       'log.level': this.flags['log-level'],
+      'sync.mode': this.flags.sync,
     })
     const sources = {
       passphraseFile: this.flags['passphrase-file'],
