@@ -61,6 +61,7 @@ import type { NodeHome } from './home.ts'
 import { Keystore } from './keystore/index.ts'
 import type { Logger } from './logger.ts'
 import { NodeMetrics } from './metrics.ts'
+import { OffenderLog } from './offenders.ts'
 import { createRpcMethods } from './rpc/methods.ts'
 import { RpcServer } from './rpc/server.ts'
 import type { NodeStatus } from './status.ts'
@@ -147,6 +148,8 @@ export class FleekNode {
   readonly genesisPath: string
   readonly nodeKey: Uint8Array
   readonly metrics: NodeMetrics
+  /** Peers that broke a protocol rule, as every component reports them. */
+  readonly offenders: OffenderLog
   rpcUrl = ''
 
   readonly #options: NodeStartOptions
@@ -195,10 +198,12 @@ export class FleekNode {
       nodeSecret: Uint8Array
       nodeKey: Uint8Array
       genesisPath: string
+      offenders: OffenderLog
     },
   ) {
     this.#options = options
     this.#logger = options.logger
+    this.offenders = parts.offenders
     this.#storage = parts.storage
     this.app = parts.app
     this.blockstore = parts.blockstore
@@ -222,7 +227,10 @@ export class FleekNode {
             digest,
           ),
         fetch: (digest, signal, hints) => this.#fetchParcel(digest, signal, hints),
-        onMisbehaviour: (peer, reason) => this.#logger.warn({ peer, reason }, 'peer sent a bad parcel'),
+        onMisbehaviour: (peer, reason) => {
+          this.offenders.record(peer, 'parcel', reason)
+          this.#logger.warn({ peer, reason }, 'peer sent a bad parcel')
+        },
         logger: options.logger.child({ component: 'parcels' }),
       },
     )
@@ -281,6 +289,7 @@ export class FleekNode {
     })
     // The node's lifetime: aborting it closes every component (the network listens to it directly).
     const abort = new AbortController()
+    const offenders = new OffenderLog()
     let network: Network
     try {
       const info = app.epochInfo()
@@ -298,7 +307,11 @@ export class FleekNode {
           logger: logger.child({ component: 'network' }),
           // The network logs each case itself; consensus traffic from outside the committee is routine
           // around an epoch change.
-          onMisbehaviour: (peer, reason) => logger.debug({ peer, reason }, 'peer misbehaved'),
+          onMisbehaviour: (peer, reason) => {
+            // Consensus traffic from a member of another epoch's committee is routine around a change.
+            if (reason !== 'not-committee') offenders.record(peer, 'network', reason)
+            logger.debug({ peer, reason }, 'peer misbehaved')
+          },
         },
         abort.signal,
       )
@@ -317,6 +330,7 @@ export class FleekNode {
       nodeSecret: nodeKey.secret,
       nodeKey: nodePublic,
       genesisPath,
+      offenders,
     })
     try {
       node.#attachNetwork()

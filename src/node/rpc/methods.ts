@@ -54,6 +54,7 @@ export function createRpcMethods(node: FleekNode): RpcMethods {
     flk_ping: method(none, () => 'pong'),
     flk_chain_id: method(none, () => app.chainId()),
     flk_get_status: method(none, () => node.status()),
+    flk_get_offenders: method(none, () => node.offenders.list()),
     flk_get_balance: method(
       (p) => address(p, 0),
       (a) => {
