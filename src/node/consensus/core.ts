@@ -399,8 +399,13 @@ export class NarwhalCore {
     if (this.#closed) return
     const recorded = this.#store.recordVote(header.author, header.round, hex)
     if (recorded !== hex) {
+      // Two headers signed by one author for one round: no vote, and the sender is reported (headers
+      // travel only from their author, so the sender is the equivocator).
       this.#log.warn({ author: header.author, round: header.round }, 'equivocating header: no vote')
-      return
+      throw new FleekError(
+        'INVALID_INPUT',
+        `equivocating header: member ${header.author} signed a second header for round ${header.round}`,
+      )
     }
     const vote = signVote(this.#secretKey, header, digest, this.#me)
     if (header.author === this.#me) await this.#processVote(vote)

@@ -109,7 +109,12 @@ describe('narwhal core', () => {
     assert.deepEqual(network.sent[0].vote.header, computeHeaderDigest(first))
     assert.equal(network.sent[0].vote.voter, 0)
 
-    await node.handleMessage(peerOf(1), headerBytes(makeHeader(1, 1, [], 2000)))
+    // Refused as a misbehaviour of the sender (the network counts INVALID_INPUT against it).
+    await assert.rejects(node.handleMessage(peerOf(1), headerBytes(makeHeader(1, 1, [], 2000))), (err) => {
+      assert.ok(invalid(err))
+      assert.match((err as Error).message, /equivocating header/)
+      return true
+    })
     assert.equal(network.sent.length, 1, 'no vote for a conflicting header of the same (author, round)')
 
     // The same header again gets the same vote again (so a retransmission can complete a quorum).
@@ -126,7 +131,7 @@ describe('narwhal core', () => {
     await before.handleMessage(peerOf(2), headerBytes(makeHeader(2, 1, [])))
     await before.close()
     const after = startNode(store, network)
-    await after.handleMessage(peerOf(2), headerBytes(makeHeader(2, 1, [], 3000)))
+    await assert.rejects(after.handleMessage(peerOf(2), headerBytes(makeHeader(2, 1, [], 3000))), invalid)
     assert.equal(network.sent.length, 1)
     await after.close()
   })
