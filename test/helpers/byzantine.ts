@@ -19,8 +19,16 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 
+import { aggregateSignatures, signConsensus } from '../../src/lib/keys/index.ts'
+import {
+  computeCheckpointDigest,
+  encodeCheckpointVote,
+  type Checkpoint,
+  type CheckpointMessage,
+} from '../../src/node/checkpoint/index.ts'
 import type { Committee } from '../../src/node/consensus/committee.ts'
 import {
   computeBatchDigest,
@@ -105,6 +113,11 @@ export class ByzantinePeer {
   /** The listen multiaddrs without `/p2p/…` (for the honest nodes' registries). */
   listenAddresses(): string[] {
     return this.#libp2p.getMultiaddrs().map((a) => a.toString().replace(/\/p2p\/.*$/, ''))
+  }
+
+  /** Dials a peer's multiaddr (ending in `/p2p/<peer id>`). */
+  async connect(address: string): Promise<void> {
+    await this.#libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(10_000) })
   }
 
   isConnected(peerKey: string): boolean {
@@ -330,4 +343,35 @@ export function craftOutsiderAttestation(
 /** Bytes that are not a DAG-CBOR message of any kind. */
 export function craftGarbage(length = 64, fill = 0xff): Uint8Array {
   return new Uint8Array(length).fill(fill)
+}
+
+// ——— checkpoints ———
+
+/** A checkpoint vote that names `signer` (an honest member's consensus key) but carries `forger`'s signature. */
+export function craftForgedCheckpointVote(
+  message: CheckpointMessage,
+  signer: Uint8Array,
+  forgerSecret: Uint8Array,
+): Uint8Array {
+  const signature = signConsensus(
+    { kind: 'consensus', secret: forgerSecret },
+    computeCheckpointDigest(message),
+  )
+  return encodeCheckpointVote({ ...message, signer: new Uint8Array(signer), signature })
+}
+
+/**
+ * A checkpoint whose signer bitmap names `claimed` members (a quorum) while its aggregate holds only the
+ * forger's own signature: the bad aggregate a byzantine peer could serve to a late node.
+ */
+export function craftBadAggregateCheckpoint(
+  message: CheckpointMessage,
+  claimed: readonly number[],
+  committeeSize: number,
+  forgerSecret: Uint8Array,
+): Checkpoint {
+  const signers = new Uint8Array(Math.ceil(committeeSize / 8))
+  for (const i of claimed) signers[i >> 3] |= 1 << (i & 7)
+  const own = signConsensus({ kind: 'consensus', secret: forgerSecret }, computeCheckpointDigest(message))
+  return { ...message, signers, signature: aggregateSignatures([own, own]) }
 }
