@@ -111,6 +111,9 @@ export interface CoreDeps {
   logger: ConsensusLogger
 }
 
+/** The longest wait between two sends of an uncertified header of ours. */
+const MAX_RESEND_MS = 4000
+
 interface OwnHeader {
   header: Header
   digest: string
@@ -152,6 +155,7 @@ export class NarwhalCore {
   #pendingDigests: Uint8Array[] = []
   #headerDelayElapsed = false
   #headerTimer: unknown
+  #resendTimer: unknown
   #batchTransactions: Uint8Array[] = []
   #batchBytes = 0
   #batchTimer: unknown
@@ -272,6 +276,8 @@ export class NarwhalCore {
     this.#abort.abort()
     if (this.#headerTimer !== undefined) this.#clock.clearTimeout(this.#headerTimer)
     if (this.#batchTimer !== undefined) this.#clock.clearTimeout(this.#batchTimer)
+    if (this.#resendTimer !== undefined) this.#clock.clearTimeout(this.#resendTimer)
+    this.#resendTimer = undefined
     this.#headerTimer = undefined
     this.#batchTimer = undefined
     await this.#delivery
@@ -313,9 +319,25 @@ export class NarwhalCore {
       const own = this.#ownHeader
       if (own !== undefined && !own.certified && this.#ctx.size > 1) {
         this.#network.broadcast(encodeConsensusMessage({ type: 'header', header: own.header }))
+        this.#armResend(own, this.#options.maxHeaderDelayMs * 2)
       }
       this.#tryPropose()
     }, this.#options.maxHeaderDelayMs)
+  }
+
+  /**
+   * Until it is certified (or superseded), our header goes out again with a doubling delay (at most
+   * MAX_RESEND_MS): members that dropped it — starting up, reconnecting — would otherwise never vote,
+   * and with too many of them the DAG would stall.
+   */
+  #armResend(own: OwnHeader, delayMs: number): void {
+    if (this.#resendTimer !== undefined) this.#clock.clearTimeout(this.#resendTimer)
+    this.#resendTimer = this.#clock.setTimeout(() => {
+      this.#resendTimer = undefined
+      if (this.#closed || this.#ownHeader !== own || own.certified) return
+      this.#network.broadcast(encodeConsensusMessage({ type: 'header', header: own.header }))
+      this.#armResend(own, Math.min(delayMs * 2, MAX_RESEND_MS))
+    }, delayMs)
   }
 
   /** Highest round with a quorum of certificates (0 when none). */

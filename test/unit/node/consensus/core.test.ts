@@ -210,4 +210,65 @@ describe('narwhal core', () => {
     assert.equal(network.sent.length, 0)
     await node.close()
   })
+
+  it('sends its header again, less and less often, until a quorum votes for it', async () => {
+    // A clock whose timers fire only when the test says so.
+    const timers = new Map<number, { fn: () => void; delayMs: number }>()
+    let nextId = 1
+    const clock: ConsensusClock = {
+      now: () => 5000,
+      setTimeout: (fn, delayMs) => {
+        timers.set(nextId, { fn, delayMs })
+        return nextId++
+      },
+      clearTimeout: (id) => void timers.delete(id as number),
+    }
+    const fire = (pick: (delayMs: number) => boolean): number => {
+      const entry = [...timers.entries()].find(([, t]) => pick(t.delayMs))
+      assert.ok(entry, 'a timer is armed')
+      timers.delete(entry[0])
+      entry[1].fn()
+      return entry[1].delayMs
+    }
+    const network = new RecordingNetwork()
+    const node = new Consensus(
+      { maxHeaderDelayMs: 100 },
+      {
+        committee,
+        keys: { secretKey: members[0].seed, publicKey: members[0].publicKey },
+        store: new MemoryDagStore(),
+        network,
+        clock,
+      },
+    )
+    node.onCommit(new CommitRecorder().handler)
+    node.start(new AbortController().signal)
+    const headers = (): Header[] =>
+      network.broadcasts
+        .map((b) => decodeConsensusMessage(ctx, b))
+        .flatMap((m) => (m.type === 'header' ? [m.header] : []))
+    fire((d) => d === 100) // the header delay: round 1 is proposed
+    assert.equal(headers().length, 1)
+    fire((d) => d === 100) // nobody voted: sent again, and a resend is armed
+    assert.equal(headers().length, 2)
+    const delays = [fire((d) => d > 100), fire((d) => d > 100), fire((d) => d > 100)]
+    assert.deepEqual(delays, [200, 400, 800])
+    assert.equal(headers().length, 5)
+    assert.ok(headers().every((h) => h.round === 1 && h.author === 0))
+    // Two votes make the quorum (with its own): the header is certified and no longer sent.
+    const own = headers()[0]
+    const digest = computeHeaderDigest(own)
+    for (const v of [1, 2])
+      await node.handleMessage(
+        peerOf(v),
+        encodeConsensusMessage({ type: 'vote', vote: signVote(members[v].secretKey, own, digest, v) }),
+      )
+    for (const [id, t] of [...timers]) {
+      if (t.delayMs <= 100) continue
+      timers.delete(id)
+      t.fn()
+    }
+    assert.equal(headers().length, 5)
+    await node.close()
+  })
 })
