@@ -89,6 +89,7 @@ export const configSchema = {
         'checkpoint = restore the state of the latest epoch checkpoint signed by the committee, then follow the parcels after it; full = replay every parcel since the last executed one.',
         ['checkpoint', 'full'],
       ),
+      dir: str('data/snapshots', 'Folder of the state snapshots served to late nodes.'),
       snapshotsKept: int(2, 'State snapshots of the latest epoch changes kept to serve late nodes.', 1, 100),
     },
   },

@@ -43,6 +43,26 @@ import {
   serializeGenesis,
 } from './application/index.ts'
 import { Blockstore } from './blockstore/index.ts'
+import {
+  CHECKPOINT_TABLE,
+  CHECKPOINT_TOPIC,
+  type ChainedCheckpoint,
+  type Checkpoint,
+  CheckpointCollector,
+  SNAPSHOT_CHUNK_BYTES,
+  SnapshotStore,
+  computeCommitteeDigest,
+  decodeCheckpointSyncRequest,
+  encodeCheckpoint,
+  encodeCheckpointVote,
+  encodeCheckpointsAnswer,
+  encodeSnapshotChunk,
+  exportSnapshot,
+  fetchLatestCheckpoint,
+  fetchSnapshot,
+  importSnapshot,
+  signCheckpoint,
+} from './checkpoint/index.ts'
 import type { Config } from './config.ts'
 import { Consensus } from './consensus/index.ts'
 import { LmdbDagStore } from './consensus/lmdb-store.ts'
@@ -56,6 +76,8 @@ import {
   decodeParcelRequest,
   encodeParcelMessage,
   encodeParcelRequest,
+  writeFollowerHead,
+  writeProducerHead,
 } from './parcels/index.ts'
 import type { NodeHome } from './home.ts'
 import { Keystore } from './keystore/index.ts'
@@ -64,7 +86,7 @@ import { NodeMetrics } from './metrics.ts'
 import { OffenderLog } from './offenders.ts'
 import { createRpcMethods } from './rpc/methods.ts'
 import { RpcServer } from './rpc/server.ts'
-import type { NodeStatus } from './status.ts'
+import type { NodeStatus, RestoredCheckpoint } from './status.ts'
 import { type Storage, openLmdbStorage } from './storage/index.ts'
 
 type HomeLock = ReturnType<NodeHome['lock']>
@@ -135,12 +157,99 @@ export function registryRecords(app: Application): NodeRecord[] {
   }))
 }
 
+/** The consensus keys of the committee of `epoch`, in committee order (undefined when unknown). */
+export function committeeConsensusKeys(app: Application, epoch: number): Uint8Array[] | undefined {
+  const members = app.committee(epoch)?.members
+  if (members === undefined) return undefined
+  const keys = members.map((m) => app.node(m)?.consensusKey)
+  return keys.every((k) => k !== undefined) ? keys : undefined
+}
+
 /** Messages of another epoch than the running consensus: dropped quietly, kept when from the next one. */
 const epochOf = (err: unknown): number | undefined => {
   const e = (err as FleekError | undefined)?.details?.messageEpoch
   return typeof e === 'number' ? e : undefined
 }
 const MAX_EARLY_MESSAGES = 10_000
+const MAX_CHAIN_ANSWER = 64
+
+/**
+ * Sync mode checkpoint, at start: when a peer proves (a chain of committee-signed checkpoints from
+ * this node's epoch) a checkpoint past this node's height, its state snapshot is fetched, verified
+ * against the checkpoint's state root and imported in one transaction, together with the parcel heads
+ * (the next parcels link to the checkpoint's) and the chain of checkpoints (served to others in turn).
+ * Undefined when no peer is ahead by a checkpoint. Reopen the Application afterwards.
+ */
+async function restoreFromCheckpoint(deps: {
+  app: Application
+  storage: Storage
+  network: Network
+  snapshots: SnapshotStore
+  nodeKey: Uint8Array
+  offenders: OffenderLog
+  logger: Logger
+  signal: AbortSignal
+}): Promise<RestoredCheckpoint | undefined> {
+  const { app, storage, network, logger, signal } = deps
+  const startedMs = Date.now()
+  const me = toHex(deps.nodeKey)
+  const peers = app
+    .nodes()
+    .map((n) => toHex(n.publicKey))
+    .filter((k) => k !== me)
+  const epoch = app.epochInfo().epoch
+  const committee = committeeConsensusKeys(app, epoch)
+  if (peers.length === 0 || committee === undefined) return undefined
+  const sync = {
+    request: (peer: string, bytes: Uint8Array, s: AbortSignal) => network.requestSync(peer, bytes, s),
+    logger,
+  }
+  const onBad = (peer: string, reason: string): void => deps.offenders.record(peer, 'checkpoint', reason)
+  const latest = await fetchLatestCheckpoint(sync, peers, { epoch, committee }, signal, onBad)
+  const last = latest?.chain.at(-1)?.checkpoint
+  if (latest === undefined || last === undefined || last.height <= app.height()) return undefined
+  logger.info({ epoch: last.epoch, height: last.height, localHeight: app.height() }, 'restoring a checkpoint')
+  const head = { digest: last.parcel, epoch: last.epoch, index: last.index }
+  let lastErr: unknown
+  for (const peer of latest.peers) {
+    let bytes: Uint8Array
+    try {
+      bytes = (await fetchSnapshot(sync, [peer], last.epoch, signal)).bytes
+    } catch (err) {
+      if (signal.aborted) throw err
+      lastErr = err
+      continue
+    }
+    try {
+      importSnapshot(storage, bytes, last.stateRoot, {
+        lastSequence: { epoch: last.epoch, index: last.index },
+        also: () => {
+          writeFollowerHead(storage, head)
+          writeProducerHead(storage, head)
+          for (const { checkpoint } of latest.chain)
+            storage.table(CHECKPOINT_TABLE).putBytes(checkpoint.epoch, encodeCheckpoint(checkpoint))
+        },
+      })
+    } catch (err) {
+      if (!(err instanceof FleekError) || (err.code !== 'INTEGRITY' && err.code !== 'INVALID_INPUT'))
+        throw err
+      onBad(peer, err.message)
+      lastErr = err
+      continue
+    }
+    deps.snapshots.save(last.epoch, bytes)
+    const restored = {
+      epoch: last.epoch,
+      height: last.height,
+      peer,
+      snapshotBytes: bytes.length,
+      durationMs: Date.now() - startedMs,
+    }
+    logger.info(restored, 'restored the state of a checkpoint')
+    return restored
+  }
+  throw lastErr ?? new FleekError('UNAVAILABLE', 'no peer served a valid snapshot')
+}
 
 export class FleekNode {
   readonly app: Application
@@ -163,6 +272,13 @@ export class FleekNode {
   /** Everyone: executes parcels attested by 2f+1 members (how nodes off the committee follow the chain). */
   readonly #follower: ParcelFollower
   readonly #nodeSecret: Uint8Array
+  readonly #consensusKey: { secret: Uint8Array; publicKey: Uint8Array }
+  /** Checkpoint votes of the committee, aggregated and kept by epoch. */
+  readonly #checkpoints: CheckpointCollector
+  /** State snapshots at the latest epoch changes, served to late nodes. */
+  readonly #snapshots: SnapshotStore
+  /** The checkpoint this node restored at start (sync mode checkpoint), if any. */
+  readonly #restored: RestoredCheckpoint | undefined
   readonly #abort: AbortController
   readonly #startedAtMs = Date.now()
   readonly #waiters = new Map<string, Set<(r: Receipt) => void>>()
@@ -199,6 +315,9 @@ export class FleekNode {
       nodeKey: Uint8Array
       genesisPath: string
       offenders: OffenderLog
+      consensusKey: { secret: Uint8Array; publicKey: Uint8Array }
+      snapshots: SnapshotStore
+      restored: RestoredCheckpoint | undefined
     },
   ) {
     this.#options = options
@@ -237,6 +356,17 @@ export class FleekNode {
     this.#abort = parts.abort
     this.#lock = parts.lock
     this.#nodeSecret = parts.nodeSecret
+    this.#consensusKey = parts.consensusKey
+    this.#snapshots = parts.snapshots
+    this.#restored = parts.restored
+    this.#checkpoints = new CheckpointCollector({
+      storage: parts.storage,
+      committeeKeys: (epoch) => committeeConsensusKeys(this.app, epoch),
+      onMisbehaviour: (peer, reason) => {
+        this.offenders.record(peer, 'checkpoint', reason)
+        this.#logger.warn({ peer, reason }, 'peer sent a bad checkpoint vote')
+      },
+    })
     this.nodeKey = parts.nodeKey
     this.genesisPath = parts.genesisPath
     this.metrics = new NodeMetrics(new Registry(), {
@@ -263,8 +393,11 @@ export class FleekNode {
     const keystore = new Keystore({ dir: home.path(config.keystore.dir) })
     const pass = options.passphrase !== undefined ? { passphrase: options.passphrase } : {}
     const nodeKey = keystore.load('node', pass)
-    // The consensus key is checked now so that a wrong passphrase fails at start, not at the first checkpoint.
-    keystore.load('consensus', pass)
+    // Loaded now so that a wrong passphrase fails at start, not at the first checkpoint.
+    const consensusKey = {
+      secret: keystore.load('consensus', pass).secret,
+      publicKey: keystore.publicKey('consensus'),
+    }
     const nodePublic = keystore.publicKey('node')
     const { genesis, path: genesisPath, created } = loadOrCreateGenesis(home, config, keystore)
     if (created)
@@ -320,6 +453,29 @@ export class FleekNode {
       await storage.close()
       throw err
     }
+    const snapshots = new SnapshotStore({ dir: home.path(config.sync.dir), keep: config.sync.snapshotsKept })
+    let restored: RestoredCheckpoint | undefined
+    if (config.sync.mode === 'checkpoint') {
+      try {
+        restored = await restoreFromCheckpoint({
+          app,
+          storage,
+          network,
+          snapshots,
+          nodeKey: nodePublic,
+          offenders,
+          logger,
+          signal: abort.signal,
+        })
+      } catch (err) {
+        if (abort.signal.aborted) throw err
+        logger.warn({ err: (err as Error).message }, 'checkpoint sync failed; following the parcels instead')
+      }
+      if (restored !== undefined) {
+        app = Application.open(storage, genesis)
+        await network.setCommittee(app.epochInfo().committee)
+      }
+    }
     const node = new FleekNode(options, {
       storage,
       app,
@@ -331,6 +487,9 @@ export class FleekNode {
       nodeKey: nodePublic,
       genesisPath,
       offenders,
+      consensusKey,
+      snapshots,
+      restored,
     })
     try {
       node.#attachNetwork()
@@ -398,7 +557,16 @@ export class FleekNode {
       },
     })
     this.#network.subscribe(PARCEL_TOPIC, (message, from) => this.#follower.handleMessage(message, from))
+    this.#network.subscribe(CHECKPOINT_TOPIC, (message, from) => {
+      const checkpoint = this.#checkpoints.handleMessage(message, from)
+      if (checkpoint !== undefined) this.#logCheckpoint(checkpoint)
+    })
     this.#network.onSyncRequest(async (_from, request) => {
+      const wanted = decodeCheckpointSyncRequest(request)
+      if (wanted?.kind === 'checkpoints')
+        return encodeCheckpointsAnswer(this.#checkpointChain(wanted.fromEpoch))
+      if (wanted?.kind === 'snapshot')
+        return encodeSnapshotChunk(this.#snapshots.read(wanted.epoch, wanted.offset, SNAPSHOT_CHUNK_BYTES))
       // A parcel by digest; the all-zero digest asks for this node's latest one (the chain head).
       let digest = decodeParcelRequest(request)
       if (digest.every((b) => b === 0)) digest = this.#producer.head().digest
@@ -408,6 +576,13 @@ export class FleekNode {
     })
     this.#follower.start(this.#abort.signal)
     this.#startHeadPoll()
+    // Restored from a checkpoint: ask for the parcels after it at once.
+    if (this.#restored !== undefined && !this.isCommitteeMember) {
+      this.#headPolling = true
+      void this.#pollHead()
+        .catch((err: unknown) => this.#logger.debug({ err: (err as Error).message }, 'head poll failed'))
+        .finally(() => (this.#headPolling = false))
+    }
     // Off the committee, nobody dials us: reach the committee so that parcels and forwarded
     // transactions flow (members keep each other connected themselves).
     if (!this.isCommitteeMember) {
@@ -653,8 +828,62 @@ export class FleekNode {
     )
     if (result.newEpoch !== undefined) {
       this.#logger.info({ epoch: result.newEpoch }, 'epoch changed')
+      this.#endEpoch({
+        epoch: block.sequence.epoch,
+        index: block.sequence.index,
+        height: result.height,
+        stateRoot: result.stateRoot,
+        parcel: parcelDigest ?? produced!.digest,
+      })
       this.#switchEpoch()
     }
+  }
+
+  /**
+   * Right after the block that ended `ended.epoch`: the state snapshot is saved (to serve late nodes),
+   * and a member of the ended epoch's committee signs the checkpoint and gossips its vote.
+   */
+  #endEpoch(ended: {
+    epoch: number
+    index: number
+    height: number
+    stateRoot: Uint8Array
+    parcel: Uint8Array
+  }): void {
+    try {
+      this.#snapshots.save(ended.epoch, exportSnapshot(this.#storage))
+    } catch (err) {
+      this.#logger.warn({ err, epoch: ended.epoch }, 'could not save the state snapshot')
+    }
+    const me = toHex(this.nodeKey)
+    if (!(this.app.committee(ended.epoch)?.members.some((m) => toHex(m) === me) ?? false)) return
+    const next = committeeConsensusKeys(this.app, ended.epoch + 1)
+    if (next === undefined) return
+    const vote = signCheckpoint(this.#consensusKey, { ...ended, nextCommittee: computeCommitteeDigest(next) })
+    const checkpoint = this.#checkpoints.addVote(vote)
+    if (checkpoint !== undefined) this.#logCheckpoint(checkpoint)
+    void this.#network
+      .publish(CHECKPOINT_TOPIC, encodeCheckpointVote(vote))
+      .catch((err: unknown) => this.#logger.warn({ err }, 'could not publish a checkpoint vote'))
+  }
+
+  #logCheckpoint(checkpoint: Checkpoint): void {
+    this.#logger.info(
+      { epoch: checkpoint.epoch, height: checkpoint.height, stateRoot: toHex(checkpoint.stateRoot) },
+      'checkpoint',
+    )
+  }
+
+  /** The stored checkpoints from `fromEpoch` on, each with the next committee's consensus keys (a late node's chain). */
+  #checkpointChain(fromEpoch: number): ChainedCheckpoint[] {
+    const chain: ChainedCheckpoint[] = []
+    for (let epoch = fromEpoch; chain.length < MAX_CHAIN_ANSWER; epoch++) {
+      const checkpoint = this.#checkpoints.get(epoch)
+      const nextCommittee = committeeConsensusKeys(this.app, epoch + 1)
+      if (checkpoint === undefined || nextCommittee === undefined) break
+      chain.push({ checkpoint, nextCommittee })
+    }
+    return chain
   }
 
   async #startRpc(): Promise<void> {
@@ -847,6 +1076,7 @@ export class FleekNode {
     const windowed = this.#executedAt.filter((e) => now - e.atMs <= 5000)
     const count = windowed.reduce((a, e) => a + e.count, 0)
     const blobs = this.blockstore.list()
+    const latest = this.#checkpoints.latest()
     return {
       nodeId: base58btc.baseEncode(this.nodeKey),
       peerId: this.#network.peerId,
@@ -869,6 +1099,11 @@ export class FleekNode {
       })),
       content: { blobs: blobs.length, bytes: blobs.reduce((a, b) => a + b.sizeBytes, 0) },
       startedAtMs: this.#startedAtMs,
+      sync: {
+        mode: this.#options.config.sync.mode as 'checkpoint' | 'full',
+        ...(latest !== undefined && { checkpoint: { epoch: latest.epoch, height: latest.height } }),
+        ...(this.#restored !== undefined && { restored: this.#restored }),
+      },
     }
   }
 

@@ -16,4 +16,21 @@ export interface NodeStatus {
   recentReceipts: Array<{ txHash: string; method: string; status: string; reason?: string; height: number }>
   content: { blobs: number; bytes: number }
   startedAtMs: number
+  sync: {
+    mode: 'checkpoint' | 'full'
+    /** The latest checkpoint this node holds. */
+    checkpoint?: { epoch: number; height: number }
+    /** The checkpoint restored at start, when the node started behind. */
+    restored?: RestoredCheckpoint
+  }
+}
+
+export interface RestoredCheckpoint {
+  epoch: number
+  height: number
+  /** The peer that served the snapshot (node key, hex). */
+  peer: string
+  snapshotBytes: number
+  /** From asking for checkpoints to the imported state. */
+  durationMs: number
 }

@@ -40,13 +40,14 @@ export function readChainRoots(storage: Storage): { stateRoot?: Uint8Array; gene
  * Replaces every state table with `tables` (absent tables become empty), rebuilds the Merkle tree
  * from scratch and, in the same transaction, refuses with INTEGRITY unless its root is
  * `expectedRoot`. Blocks and receipts already stored stay. `lastSequence`, when given, becomes the
- * last executed consensus position (blocks at or before it are then skipped as executed).
+ * last executed consensus position (blocks at or before it are then skipped as executed). `also`
+ * runs inside the same transaction (other writes that must land with the state, or not at all).
  */
 export function restoreState(
   storage: Storage,
   tables: readonly StateTableEntries[],
   expectedRoot: Uint8Array,
-  options: { genesisHash: Uint8Array; lastSequence?: BlockSequence },
+  options: { genesisHash: Uint8Array; lastSequence?: BlockSequence; also?: () => void },
 ): Uint8Array {
   const changes: StateChange[] = []
   const seen = new Set<string>()
@@ -74,6 +75,7 @@ export function restoreState(
     chain.put('genesisHash', options.genesisHash)
     if (options.lastSequence !== undefined)
       chain.put('lastSequence', [options.lastSequence.epoch, options.lastSequence.index])
+    options.also?.()
     return root
   })
 }

@@ -1,12 +1,14 @@
 /**
  * Epoch checkpoints (DESIGN §3.3, §4): when a block changes the epoch, each member of the committee
- * of the epoch that ended signs {epoch, height, stateRoot, parcel} with its BLS consensus key; 2f+1
- * of these aggregate into one Checkpoint that anyone knowing that committee's consensus keys checks
- * with one pairing (about 13 ms). A late node restores the state snapshot of `stateRoot` and follows
- * the parcels after `parcel`.
+ * of the epoch that ended signs {epoch, height, stateRoot, parcel, index, nextCommittee} with its BLS
+ * consensus key; 2f+1 of these aggregate into one Checkpoint that anyone knowing that committee's
+ * consensus keys checks with one pairing (about 13 ms). A late node restores the state snapshot of
+ * `stateRoot` and follows the parcels after `parcel`.
  *
- * `parcel` (the digest of the epoch-changing block's parcel) is an addition to {epoch, height,
- * stateRoot}: it lets the late node link the next parcels without trusting whoever sent the snapshot.
+ * Additions to {epoch, height, stateRoot}: `parcel` and `index` (the epoch-changing block's parcel
+ * digest and sub-DAG index) let the late node link the next parcels without trusting whoever sent the
+ * snapshot; `nextCommittee` (the digest of the next committee's consensus keys) chains checkpoints, so
+ * that a node that knows only an old committee verifies each later one in turn (a light client's walk).
  */
 import * as dagCbor from '@ipld/dag-cbor'
 
@@ -21,6 +23,7 @@ import {
 import { computeQuorum } from '../application/index.ts'
 
 export const CHECKPOINT_CONTEXT = 'fleek-network checkpoint v1'
+export const COMMITTEE_CONTEXT = 'fleek-network committee v1'
 /** The gossip topic of checkpoint votes. */
 export const CHECKPOINT_TOPIC = 'fleek/checkpoints/1'
 
@@ -34,6 +37,10 @@ export interface CheckpointMessage {
   stateRoot: Uint8Array
   /** Digest of that block's parcel. */
   parcel: Uint8Array
+  /** That block's sub-DAG index in `epoch`. */
+  index: number
+  /** computeCommitteeDigest of the next epoch's committee (consensus keys, committee order). */
+  nextCommittee: Uint8Array
 }
 
 /** One member's signature of a checkpoint message. */
@@ -49,6 +56,17 @@ export interface Checkpoint extends CheckpointMessage {
   signers: Uint8Array
   /** Aggregate BLS signature (96 B) of the signers. */
   signature: Uint8Array
+}
+
+/** The digest that names a committee: deriveKey(COMMITTEE_CONTEXT, its consensus keys concatenated in order). */
+export function computeCommitteeDigest(consensusKeys: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(consensusKeys.reduce((a, k) => a + k.length, 0))
+  let at = 0
+  for (const k of consensusKeys) {
+    all.set(k, at)
+    at += k.length
+  }
+  return deriveKey(COMMITTEE_CONTEXT, all)
 }
 
 /** The bytes BLS signs: deriveKey(CHECKPOINT_CONTEXT, dagcbor(message)). */
@@ -141,7 +159,11 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
 
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const value = decodeCanonical(bytes, 'checkpoint')
-  checkKeys(value, ['epoch', 'height', 'parcel', 'signature', 'signers', 'stateRoot'], 'checkpoint')
+  checkKeys(
+    value,
+    ['epoch', 'height', 'index', 'nextCommittee', 'parcel', 'signature', 'signers', 'stateRoot'],
+    'checkpoint',
+  )
   return {
     ...readMessage(value, 'checkpoint'),
     signers: checkBytes(value.signers, undefined, 'checkpoint', 'signers'),
@@ -155,7 +177,11 @@ export function encodeCheckpointVote(vote: CheckpointVote): Uint8Array {
 
 export function decodeCheckpointVote(bytes: Uint8Array): CheckpointVote {
   const value = decodeCanonical(bytes, 'checkpoint vote')
-  checkKeys(value, ['epoch', 'height', 'parcel', 'signature', 'signer', 'stateRoot'], 'checkpoint vote')
+  checkKeys(
+    value,
+    ['epoch', 'height', 'index', 'nextCommittee', 'parcel', 'signature', 'signer', 'stateRoot'],
+    'checkpoint vote',
+  )
   return {
     ...readMessage(value, 'checkpoint vote'),
     signer: checkBytes(value.signer, 48, 'checkpoint vote', 'signer'),
@@ -209,7 +235,14 @@ function readSigners(bitmap: Uint8Array, size: number): number[] {
 }
 
 function messageValue(m: CheckpointMessage): CheckpointMessage {
-  return { epoch: m.epoch, height: m.height, stateRoot: m.stateRoot, parcel: m.parcel }
+  return {
+    epoch: m.epoch,
+    height: m.height,
+    stateRoot: m.stateRoot,
+    parcel: m.parcel,
+    index: m.index,
+    nextCommittee: m.nextCommittee,
+  }
 }
 
 function readMessage(value: Record<string, unknown>, what: string): CheckpointMessage {
@@ -218,6 +251,8 @@ function readMessage(value: Record<string, unknown>, what: string): CheckpointMe
     height: checkUint(value.height, what, 'height'),
     stateRoot: checkBytes(value.stateRoot, 32, what, 'stateRoot'),
     parcel: checkBytes(value.parcel, 32, what, 'parcel'),
+    index: checkUint(value.index, what, 'index'),
+    nextCommittee: checkBytes(value.nextCommittee, 32, what, 'nextCommittee'),
   }
 }
 

@@ -1,4 +1,7 @@
-/** Epoch checkpoints (BLS aggregate of the committee) and the state snapshots a late node restores. */
+/** Epoch checkpoints (BLS aggregate of the committee), the state snapshots a late node restores, and their sync. */
 export * from './checkpoint.ts'
 export { exportSnapshot, importSnapshot, type ImportedSnapshot } from './snapshot.ts'
 export { CHECKPOINT_TABLE, CheckpointCollector, type CheckpointCollectorDeps } from './collector.ts'
+export { SnapshotStore } from './snapshot-store.ts'
+export * from './sync.ts'
+export { type CatchUpDeps, type LatestCheckpoint, fetchLatestCheckpoint, fetchSnapshot } from './catch-up.ts'

@@ -40,19 +40,21 @@ export interface ImportedSnapshot {
  * Replaces the state in `storage` by the snapshot's, in one transaction, after checking that its
  * Merkle root is `expectedRoot` (a verified checkpoint's): INTEGRITY, and nothing written, when it is
  * not; INVALID_INPUT when the bytes are malformed or of another chain. `lastSequence` (for a
- * checkpoint of epoch e: {epoch: e, index: MAX_SAFE_INTEGER}) marks the blocks up to it as executed.
+ * checkpoint: {epoch, index} of its block) marks the blocks up to it as executed; `also` runs in the
+ * same transaction.
  * Reopen the Application on `storage` afterwards.
  */
 export function importSnapshot(
   storage: Storage,
   bytes: Uint8Array,
   expectedRoot: Uint8Array,
-  options: { lastSequence?: BlockSequence } = {},
+  options: { lastSequence?: BlockSequence; also?: () => void } = {},
 ): ImportedSnapshot {
   const { genesisHash, tables } = decodeSnapshot(bytes)
   const stateRoot = restoreState(storage, tables, expectedRoot, {
     genesisHash,
     ...(options.lastSequence !== undefined && { lastSequence: options.lastSequence }),
+    ...(options.also !== undefined && { also: options.also }),
   })
   const meta = new Map(tables.find((t) => t.table === 'meta')?.entries ?? [])
   const read = (key: string): number => {

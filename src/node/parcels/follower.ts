@@ -599,11 +599,7 @@ export class ParcelFollower {
 
   #setHead(head: ParcelHead): void {
     this.#head = { ...head }
-    this.#deps.storage.transaction(() => {
-      this.#deps.storage
-        .table(FOLLOWER_TABLE)
-        .put('head', { digest: head.digest, epoch: head.epoch, index: head.index ?? null })
-    })
+    this.#deps.storage.transaction(() => writeFollowerHead(this.#deps.storage, head))
   }
 
   #report(peer: string, reason: string): void {
@@ -622,4 +618,11 @@ function sizeOf(parcel: Parcel): number {
 /** True when parcel a comes after b in chain order. */
 function isLater(a: Parcel, b: Parcel): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.index > b.index)
+}
+
+/** Moves the follower's head to `head` (inside the caller's storage transaction). */
+export function writeFollowerHead(storage: Storage, head: ParcelHead): void {
+  storage
+    .table(FOLLOWER_TABLE)
+    .put('head', { digest: head.digest, epoch: head.epoch, index: head.index ?? null })
 }

@@ -9,6 +9,7 @@ export {
   type ParcelHead,
   type ParcelProducerOptions,
   type ProducedParcel,
+  writeProducerHead,
 } from './producer.ts'
 export {
   FOLLOWER_TABLE,
@@ -16,4 +17,5 @@ export {
   defaultParcelFollowerOptions,
   type ParcelFollowerDeps,
   type ParcelFollowerOptions,
+  writeFollowerHead,
 } from './follower.ts'

@@ -135,12 +135,7 @@ export class ParcelProducer {
 
   /** Moves the head (after a checkpoint restore: the checkpoint's parcel). */
   resetHead(head: ParcelHead): void {
-    const count = this.#readHead().count
-    this.#storage.transaction(() => {
-      this.#storage
-        .table(PRODUCER_TABLE)
-        .put('head', { digest: head.digest, epoch: head.epoch, index: head.index ?? null, count })
-    })
+    this.#storage.transaction(() => writeProducerHead(this.#storage, head))
   }
 
   #readHead(): StoredHead {
@@ -154,6 +149,13 @@ export class ParcelProducer {
     const { parcel, attestations } = decodeCertifiedParcel(bytes)
     return messagesOf(digest, parcel, attestations[0])
   }
+}
+
+/** Moves the producer's head to `head` (inside the caller's storage transaction). */
+export function writeProducerHead(storage: Storage, head: ParcelHead): void {
+  const table = storage.table(PRODUCER_TABLE)
+  const count = (table.get('head') as StoredHead | undefined)?.count ?? 0
+  table.put('head', { digest: head.digest, epoch: head.epoch, index: head.index ?? null, count })
 }
 
 function messagesOf(digest: Uint8Array, parcel: Parcel, attestation: Attestation): ProducedParcel {

@@ -31,6 +31,8 @@ const message: CheckpointMessage = {
   height: 120,
   stateRoot: new Uint8Array(32).fill(7),
   parcel: new Uint8Array(32).fill(9),
+  index: 41,
+  nextCommittee: new Uint8Array(32).fill(5),
 }
 const votes = keys.slice(0, 4).map((k) => signCheckpoint(k, message))
 const code = (c: string) => (e: unknown) => isFleekError(e, c as 'INTEGRITY')

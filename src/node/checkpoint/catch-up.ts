@@ -1,0 +1,140 @@
+/**
+ * The late node's side of checkpoint sync: ask peers for the checkpoints since its own epoch, keep the
+ * longest chain that verifies from the committee it knows, then fetch the snapshot of the chain's last
+ * epoch in chunks (from the peers that had that checkpoint, one after the other on failure). The
+ * caller imports the snapshot (verified against the checkpoint's state root) and follows the parcels.
+ */
+import { FleekError } from '../../lib/errors.ts'
+import type { Logger } from '../logger.ts'
+import {
+  type ChainedCheckpoint,
+  MAX_CHECKPOINTS_PER_ANSWER,
+  MAX_SNAPSHOT_BYTES,
+  decodeCheckpointsAnswer,
+  decodeSnapshotChunk,
+  encodeCheckpointSyncRequest,
+  verifyCheckpointChain,
+} from './sync.ts'
+
+export interface CatchUpDeps {
+  /** A sync request to a peer (its node key, hex). */
+  request(peer: string, bytes: Uint8Array, signal: AbortSignal): Promise<Uint8Array>
+  logger: Logger
+  /** Bound on each request (default 5 s). */
+  requestTimeoutMs?: number
+}
+
+export interface LatestCheckpoint {
+  /** The verified chain, from the start epoch to the latest checkpoint. */
+  chain: ChainedCheckpoint[]
+  /** Peers that sent the latest checkpoint (snapshot sources), best first. */
+  peers: string[]
+}
+
+/**
+ * The latest checkpoint the peers can prove from `start` (the local epoch and its committee's
+ * consensus keys, in committee order), or undefined when none has one. Peers are asked at once; a peer
+ * that fails or sends a chain that does not verify is skipped (and reported through `onBadPeer`).
+ */
+export async function fetchLatestCheckpoint(
+  deps: CatchUpDeps,
+  peers: readonly string[],
+  start: { epoch: number; committee: readonly Uint8Array[] },
+  signal: AbortSignal,
+  onBadPeer?: (peer: string, reason: string) => void,
+): Promise<LatestCheckpoint | undefined> {
+  const results = await Promise.all(
+    peers.map(async (peer) => {
+      try {
+        return { peer, chain: await fetchChain(deps, peer, start, signal, onBadPeer) }
+      } catch (err) {
+        deps.logger.debug({ peer, err: (err as Error).message }, 'no checkpoints from this peer')
+        return { peer, chain: [] }
+      }
+    }),
+  )
+  const longest = Math.max(0, ...results.map((r) => r.chain.length))
+  if (longest === 0) return undefined
+  const best = results.find((r) => r.chain.length === longest)!
+  return { chain: best.chain, peers: results.filter((r) => r.chain.length === longest).map((r) => r.peer) }
+}
+
+async function fetchChain(
+  deps: CatchUpDeps,
+  peer: string,
+  start: { epoch: number; committee: readonly Uint8Array[] },
+  signal: AbortSignal,
+  onBadPeer?: (peer: string, reason: string) => void,
+): Promise<ChainedCheckpoint[]> {
+  const chain: ChainedCheckpoint[] = []
+  let from = start
+  for (;;) {
+    const answer = decodeCheckpointsAnswer(
+      await request(
+        deps,
+        peer,
+        encodeCheckpointSyncRequest({ kind: 'checkpoints', fromEpoch: from.epoch }),
+        signal,
+      ),
+    )
+    const { verified, error } = verifyCheckpointChain(answer, from)
+    if (error !== undefined) onBadPeer?.(peer, error.message)
+    chain.push(...verified)
+    if (error !== undefined || answer.length < MAX_CHECKPOINTS_PER_ANSWER || verified.length === 0)
+      return chain
+    const last = verified[verified.length - 1]
+    from = { epoch: last.checkpoint.epoch + 1, committee: last.nextCommittee }
+  }
+}
+
+/** The snapshot of `epoch`, fetched in chunks from the first of `peers` that serves it whole. */
+export async function fetchSnapshot(
+  deps: CatchUpDeps,
+  peers: readonly string[],
+  epoch: number,
+  signal: AbortSignal,
+): Promise<{ bytes: Uint8Array; peer: string }> {
+  let last: unknown
+  for (const peer of peers) {
+    try {
+      const chunks: Uint8Array[] = []
+      let offset = 0
+      let total: number | undefined
+      do {
+        const chunk = decodeSnapshotChunk(
+          await request(deps, peer, encodeCheckpointSyncRequest({ kind: 'snapshot', epoch, offset }), signal),
+        )
+        if (total === undefined) {
+          if (chunk.total > MAX_SNAPSHOT_BYTES)
+            throw new FleekError('REJECTED', `the snapshot of ${chunk.total} bytes is over the limit`)
+          total = chunk.total
+        } else if (chunk.total !== total) throw new FleekError('INVALID_INPUT', 'the snapshot size changed')
+        if (chunk.bytes.length === 0 && offset < total)
+          throw new FleekError('INVALID_INPUT', 'the peer sent an empty snapshot chunk')
+        if (offset + chunk.bytes.length > total)
+          throw new FleekError('INVALID_INPUT', 'the peer sent more snapshot bytes than it announced')
+        chunks.push(chunk.bytes)
+        offset += chunk.bytes.length
+      } while (offset < total)
+      return { bytes: Buffer.concat(chunks), peer }
+    } catch (err) {
+      last = err
+      if (signal.aborted) break
+      deps.logger.debug({ peer, epoch, err: (err as Error).message }, 'snapshot fetch failed')
+    }
+  }
+  throw last ?? new FleekError('UNAVAILABLE', `no peer serves the snapshot of epoch ${epoch}`)
+}
+
+function request(
+  deps: CatchUpDeps,
+  peer: string,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  return deps.request(
+    peer,
+    bytes,
+    AbortSignal.any([signal, AbortSignal.timeout(deps.requestTimeoutMs ?? 5000)]),
+  )
+}
