@@ -171,6 +171,7 @@ const epochOf = (err: unknown): number | undefined => {
   return typeof e === 'number' ? e : undefined
 }
 const MAX_EARLY_MESSAGES = 10_000
+const MAX_EARLY_BYTES = 64 * 1024 * 1024
 const MAX_CHAIN_ANSWER = 64
 
 /**
@@ -293,6 +294,7 @@ export class FleekNode {
   readonly #forwarded = new Map<string, number>()
   /** Consensus messages from members already in the next epoch, replayed once this node is there. */
   readonly #early: Array<{ epoch: number; from: string; bytes: Uint8Array }> = []
+  #earlyBytes = 0
   #switching: Promise<void> | undefined
   #rpc: RpcServer | undefined
   /** Own transactions (epoch duties) not executed yet, for the next nonce. */
@@ -440,10 +442,10 @@ export class FleekNode {
           logger: logger.child({ component: 'network' }),
           // The network logs each case itself; consensus traffic from outside the committee is routine
           // around an epoch change.
-          onMisbehaviour: (peer, reason) => {
+          onMisbehaviour: (peer, reason, detail) => {
             // Consensus traffic from a member of another epoch's committee is routine around a change.
-            if (reason !== 'not-committee') offenders.record(peer, 'network', reason)
-            logger.debug({ peer, reason }, 'peer misbehaved')
+            if (reason !== 'not-committee')
+              offenders.record(peer, 'network', detail === undefined ? reason : `${reason}: ${detail}`)
           },
         },
         abort.signal,
@@ -545,8 +547,15 @@ export class FleekNode {
         } catch (err) {
           const epoch = epochOf(err)
           if (epoch === undefined) throw err // a real fault: the network records it
-          if (epoch > running.epoch && this.#early.length < MAX_EARLY_MESSAGES)
+          // Kept for the next epoch only, within a count and byte budget (a member cannot make us hoard).
+          if (
+            epoch === running.epoch + 1 &&
+            this.#early.length < MAX_EARLY_MESSAGES &&
+            this.#earlyBytes + bytes.length <= MAX_EARLY_BYTES
+          ) {
             this.#early.push({ epoch, from, bytes })
+            this.#earlyBytes += bytes.length
+          }
         }
       },
       handleRequest: async (from, bytes) => {
@@ -647,6 +656,7 @@ export class FleekNode {
     }
     for (const bytes of this.#pending.values()) consensus.submit(bytes)
     const early = this.#early.splice(0)
+    this.#earlyBytes = 0
     for (const m of early)
       if (m.epoch === info.epoch) void consensus.handleMessage(m.from, m.bytes).catch(() => undefined)
   }

@@ -690,7 +690,8 @@ export class Network implements ConsensusNetwork {
     try {
       await run()
     } catch (err) {
-      if (isFleekError(err, 'INVALID_INPUT')) this.#misbehave(from, 'invalid-message')
+      if (isFleekError(err, 'INVALID_INPUT'))
+        this.#misbehave(from, 'invalid-message', undefined, { detail: err.message })
       else
         this.#logger.warn({ protocol: spec.protocol, from, err: errorMessage(err) }, 'message handler failed')
     }
@@ -710,7 +711,8 @@ export class Network implements ConsensusNetwork {
       }
       return encodeFrame(FrameKind.RESPONSE_OK, answer)
     } catch (err) {
-      if (isFleekError(err, 'INVALID_INPUT')) this.#misbehave(from, 'invalid-message')
+      if (isFleekError(err, 'INVALID_INPUT'))
+        this.#misbehave(from, 'invalid-message', undefined, { detail: err.message })
       else if (!isFleekError(err)) {
         this.#logger.warn({ protocol: spec.protocol, from, err: errorMessage(err) }, 'request handler failed')
       }
@@ -918,13 +920,18 @@ export class Network implements ConsensusNetwork {
    * Records a misbehaviour: resets the stream it came on, tells `onMisbehaviour`, and past the
    * threshold within the window disconnects the peer and bans it for `banMs`.
    */
-  #misbehave(peer: PeerKey, reason: MisbehaviourReason, stream?: Stream, { strike = true } = {}): void {
+  #misbehave(
+    peer: PeerKey,
+    reason: MisbehaviourReason,
+    stream?: Stream,
+    { strike = true, detail }: { strike?: boolean; detail?: string } = {},
+  ): void {
     if (stream !== undefined && stream.status === 'open') stream.abort(new Error(`misbehaviour: ${reason}`))
     // Not counted (strike false: e.g. members of the previous epoch still talking) is routine: debug.
-    if (strike) this.#logger.warn({ peer, reason }, 'peer misbehaved')
-    else this.#logger.debug({ peer, reason }, 'peer misbehaved')
+    if (strike) this.#logger.warn({ peer, reason, detail }, 'peer misbehaved')
+    else this.#logger.debug({ peer, reason, detail }, 'peer misbehaved')
     try {
-      this.#onMisbehaviour?.(peer, reason)
+      this.#onMisbehaviour?.(peer, reason, detail)
     } catch (err) {
       this.#logger.warn({ err: errorMessage(err) }, 'misbehaviour handler failed')
     }

@@ -46,7 +46,8 @@ export type MisbehaviourReason =
   | 'rate-limited'
   | 'invalid-gossip'
 
-export type MisbehaviourHandler = (peer: PeerKey, reason: MisbehaviourReason) => void
+/** `detail`: the refusal's one-line message, when a handler refused a message. */
+export type MisbehaviourHandler = (peer: PeerKey, reason: MisbehaviourReason, detail?: string) => void
 
 /** Where consensus bytes go when they arrive: `Consensus` satisfies it. */
 export interface ConsensusHandler {
