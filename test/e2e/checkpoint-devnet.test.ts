@@ -1,0 +1,132 @@
+// Catching up after a long absence on a real 6-node devnet with a committee of 4 (`fleek devnet`, real
+// processes, 127.0.0.1 only, 8 s epochs). An edge node is stopped for two epoch changes, twice:
+//   - with `[sync] mode = "full"` it replays every parcel it missed (it then holds every block);
+//   - with the default mode, checkpoint, it restores the state of the latest checkpoint the committee
+//     signed (a snapshot verified against the checkpoint's root) and follows the parcels after it: the
+//     blocks before the checkpoint are never fetched.
+// Both times it ends on the same state root as everyone else.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+
+import { derivePublicKey, ethAddress, generateKey } from '../../src/lib/keys/index.ts'
+import {
+  getBlock,
+  getStateRoot,
+  readNodeKey,
+  sendBatch,
+  signCalls,
+  startDevnet,
+  waitForAgreement,
+  waitUntil,
+} from '../helpers/devnet.ts'
+import { rpc } from '../helpers/node-process.ts'
+
+interface Status {
+  epoch: number
+  height: number
+  isCommitteeMember: boolean
+  sync: {
+    mode: string
+    checkpoint?: { epoch: number; height: number }
+    restored?: { epoch: number; height: number; peer: string; snapshotBytes: number; durationMs: number }
+  }
+}
+
+const LATE = 5
+
+test('an edge node down for two epochs catches up: by full replay, then through a checkpoint', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'fleek-devnet-checkpoint-'))
+  const devnet = await startDevnet(home, t, { nodes: 6, committee: 4, epochTime: '8s' })
+  const urls = devnet.nodes.map((n) => n.rpcUrl)
+  const status = (url: string): Promise<Status> => rpc<Status>(url, 'flk_get_status')
+  assert.equal(devnet.nodes[LATE].committee, false, 'the late node starts off the committee')
+
+  const chainId = await rpc<number>(urls[0], 'flk_chain_id')
+  const owner = readNodeKey(devnet.nodes[0].home, 'account')
+  const to = ethAddress(derivePublicKey(generateKey('account'))).toLowerCase()
+  let nonce = 1
+  /** A few transfers through node 0, each awaited: the state moves on while the late node is away. */
+  const transfer = async (count: number): Promise<void> => {
+    for (let i = 0; i < count; i++) {
+      const [tx] = signCalls(owner, {
+        chainId,
+        firstNonce: nonce++,
+        count: 1,
+        call: () => ({ method: 'Transfer', args: { to, token: 'flk', amount: 1n } }),
+      })
+      const [answer] = await sendBatch(urls[0], [tx])
+      assert.ok(answer.txHash, answer.error)
+      const receipt = await rpc<{ status: string }>(urls[0], 'flk_wait_receipt', {
+        hash: answer.txHash,
+        timeoutMs: 30_000,
+      })
+      assert.equal(receipt.status, 'success')
+    }
+  }
+  const setSyncMode = (mode: 'full' | 'checkpoint'): void => {
+    const path = join(devnet.nodes[LATE].home, 'config.toml')
+    const text = readFileSync(path, 'utf8')
+    const next = text.replace(/^mode = "(checkpoint|full)"$/m, `mode = "${mode}"`)
+    assert.match(next, new RegExp(`^mode = "${mode}"$`, 'm'), 'config.toml has a [sync] mode')
+    writeFileSync(path, next)
+  }
+  /** Stops the late node and waits until the others have changed epoch twice (and hold a checkpoint). */
+  const awayForTwoEpochs = async (): Promise<number> => {
+    await devnet.stop(LATE)
+    const from = (await status(urls[0])).epoch
+    await transfer(3)
+    await waitUntil('two epoch changes', 60_000, async () => {
+      const s = await status(urls[0])
+      return s.epoch >= from + 2 && (s.sync.checkpoint?.epoch ?? -1) >= from + 1 ? true : undefined
+    })
+    await transfer(2)
+    return from
+  }
+  /** Starts the late node and waits until all six agree; the milliseconds that took. */
+  const rejoin = async (): Promise<number> => {
+    const target = (await getStateRoot(urls[0])).height
+    const startedMs = Date.now()
+    await devnet.start(LATE)
+    await waitForAgreement(urls, target, 60_000)
+    return Date.now() - startedMs
+  }
+
+  await t.test('full replay', async () => {
+    setSyncMode('full')
+    const from = await awayForTwoEpochs()
+    const ms = await rejoin()
+    const late = await status(urls[LATE])
+    assert.equal(late.sync.mode, 'full')
+    assert.equal(late.sync.restored, undefined, 'full mode restores no checkpoint')
+    // It replayed: it holds the first block, identical to a member's.
+    assert.deepEqual(await getBlock(urls[LATE], 1), await getBlock(urls[0], 1))
+    t.diagnostic(`full replay after epochs ${from}..${late.epoch}: caught up in ${ms} ms`)
+  })
+
+  await t.test('through a checkpoint', async () => {
+    setSyncMode('checkpoint')
+    const before = (await getStateRoot(urls[LATE])).height
+    const from = await awayForTwoEpochs()
+    const ms = await rejoin()
+    const late = await status(urls[LATE])
+    const restored = late.sync.restored
+    assert.ok(restored, 'the node restored a checkpoint')
+    assert.ok(restored.epoch >= from + 1, `restored epoch ${restored.epoch}, away from epoch ${from}`)
+    assert.ok(restored.height > before, 'the checkpoint is past where the node stopped')
+    // The checkpoint's own block was never fetched: the state came from the snapshot.
+    await assert.rejects(getBlock(urls[LATE], restored.height), /no block|not found/i)
+    // The blocks after it were: the node follows the chain from the checkpoint on.
+    const head = (await getStateRoot(urls[LATE])).height
+    if (head > restored.height)
+      assert.deepEqual(await getBlock(urls[LATE], head), await getBlock(urls[0], head))
+    // And the rest of the network goes on with it.
+    await transfer(2)
+    await waitForAgreement(urls, (await getStateRoot(urls[0])).height, 30_000)
+    t.diagnostic(
+      `checkpoint after epochs ${from}..${late.epoch}: caught up in ${ms} ms (restore ${restored.durationMs} ms, snapshot ${restored.snapshotBytes} B from ${restored.peer.slice(0, 8)}…)`,
+    )
+  })
+})
