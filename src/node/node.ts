@@ -884,6 +884,11 @@ export class FleekNode {
     )
   }
 
+  /** The checkpoint of `epoch` this node holds (the latest when no epoch is given). */
+  checkpoint(epoch?: number): Checkpoint | undefined {
+    return epoch === undefined ? this.#checkpoints.latest() : this.#checkpoints.get(epoch)
+  }
+
   /** The stored checkpoints from `fromEpoch` on, each with the next committee's consensus keys (a late node's chain). */
   #checkpointChain(fromEpoch: number): ChainedCheckpoint[] {
     const chain: ChainedCheckpoint[] = []

@@ -22,6 +22,7 @@ import {
   waitForAgreement,
   waitUntil,
 } from '../helpers/devnet.ts'
+import { json, runFleek } from '../helpers/cli.ts'
 import { rpc } from '../helpers/node-process.ts'
 
 interface Status {
@@ -125,6 +126,17 @@ test('an edge node down for two epochs catches up: by full replay, then through 
     // And the rest of the network goes on with it.
     await transfer(2)
     await waitForAgreement(urls, (await getStateRoot(urls[0])).height, 30_000)
+    // The CLI shows the checkpoint the late node restored, identical to a member's, signed by 2f+1 = 3.
+    const show = async (url: string): Promise<{ epoch: number; stateRoot: string; signers: number[] }> =>
+      json(await runFleek(['checkpoint', 'show', '--epoch', String(restored.epoch), '--rpc', url, '--json']))
+    const shown = await show(urls[LATE])
+    assert.deepEqual(shown, await show(urls[0]))
+    assert.ok(shown.signers.length >= 3, `${shown.signers.length} signers`)
+    const missing = await runFleek(['checkpoint', 'show', '--epoch', '100000', '--rpc', urls[LATE]])
+    assert.equal(missing.code, 3, missing.stderr)
+    assert.match(missing.stderr, /no checkpoint of epoch 100000/)
+    // Honest peers only: nobody was recorded as an offender.
+    assert.deepEqual(json(await runFleek(['node', 'offenders', '--rpc', urls[LATE], '--json'])), [])
     t.diagnostic(
       `checkpoint after epochs ${from}..${late.epoch}: caught up in ${ms} ms (restore ${restored.durationMs} ms, snapshot ${restored.snapshotBytes} B from ${restored.peer.slice(0, 8)}…)`,
     )

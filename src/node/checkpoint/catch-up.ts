@@ -4,7 +4,9 @@
  * epoch in chunks (from the peers that had that checkpoint, one after the other on failure). The
  * caller imports the snapshot (verified against the checkpoint's state root) and follows the parcels.
  */
+import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
+import { computeCheckpointDigest } from './checkpoint.ts'
 import type { Logger } from '../logger.ts'
 import {
   type ChainedCheckpoint,
@@ -31,10 +33,15 @@ export interface LatestCheckpoint {
   peers: string[]
 }
 
+/** Once one peer has answered with checkpoints, the others get this long to answer too. */
+const GRACE_MS = 750
+
 /**
  * The latest checkpoint the peers can prove from `start` (the local epoch and its committee's
- * consensus keys, in committee order), or undefined when none has one. Peers are asked at once; a peer
- * that fails or sends a chain that does not verify is skipped (and reported through `onBadPeer`).
+ * consensus keys, in committee order), or undefined when none has one. Peers are asked at once; once
+ * one has sent checkpoints the others have GRACE_MS more; a link several peers send identically is
+ * verified once. A peer that fails or sends a chain that does not verify is skipped (and reported
+ * through `onBadPeer`).
  */
 export async function fetchLatestCheckpoint(
   deps: CatchUpDeps,
@@ -43,20 +50,44 @@ export async function fetchLatestCheckpoint(
   signal: AbortSignal,
   onBadPeer?: (peer: string, reason: string) => void,
 ): Promise<LatestCheckpoint | undefined> {
-  const results = await Promise.all(
-    peers.map(async (peer) => {
-      try {
-        return { peer, chain: await fetchChain(deps, peer, start, signal, onBadPeer) }
-      } catch (err) {
-        deps.logger.debug({ peer, err: (err as Error).message }, 'no checkpoints from this peer')
-        return { peer, chain: [] }
-      }
-    }),
-  )
+  const cache = new Set<string>()
+  const results: Array<{ peer: string; chain: ChainedCheckpoint[] }> = []
+  await new Promise<void>((resolve) => {
+    let pending = peers.length
+    let grace: ReturnType<typeof setTimeout> | undefined
+    if (pending === 0) resolve()
+    for (const peer of peers) {
+      fetchChain(deps, peer, start, signal, cache, onBadPeer)
+        .then((chain) => results.push({ peer, chain }))
+        .catch((err: unknown) =>
+          deps.logger.debug({ peer, err: (err as Error).message }, 'no checkpoints from this peer'),
+        )
+        .finally(() => {
+          pending--
+          if (pending === 0) {
+            clearTimeout(grace)
+            resolve()
+          } else if (grace === undefined && results.some((r) => r.chain.length > 0)) {
+            grace = setTimeout(resolve, GRACE_MS)
+          }
+        })
+    }
+  })
   const longest = Math.max(0, ...results.map((r) => r.chain.length))
   if (longest === 0) return undefined
   const best = results.find((r) => r.chain.length === longest)!
-  return { chain: best.chain, peers: results.filter((r) => r.chain.length === longest).map((r) => r.peer) }
+  // A snapshot source must have sent this very chain's last checkpoint.
+  const last = toHex(computeCheckpointDigest(best.chain[longest - 1].checkpoint))
+  return {
+    chain: best.chain,
+    peers: results
+      .filter(
+        (r) =>
+          r.chain.length === longest &&
+          toHex(computeCheckpointDigest(r.chain[longest - 1].checkpoint)) === last,
+      )
+      .map((r) => r.peer),
+  }
 }
 
 async function fetchChain(
@@ -64,6 +95,7 @@ async function fetchChain(
   peer: string,
   start: { epoch: number; committee: readonly Uint8Array[] },
   signal: AbortSignal,
+  cache: Set<string>,
   onBadPeer?: (peer: string, reason: string) => void,
 ): Promise<ChainedCheckpoint[]> {
   const chain: ChainedCheckpoint[] = []
@@ -77,7 +109,7 @@ async function fetchChain(
         signal,
       ),
     )
-    const { verified, error } = verifyCheckpointChain(answer, from)
+    const { verified, error } = verifyCheckpointChain(answer, from, cache)
     if (error !== undefined) onBadPeer?.(peer, error.message)
     chain.push(...verified)
     if (error !== undefined || answer.length < MAX_CHECKPOINTS_PER_ANSWER || verified.length === 0)

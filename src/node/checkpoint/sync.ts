@@ -12,10 +12,11 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 
-import { equalBytes } from '../../lib/bytes.ts'
+import { equalBytes, toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import {
   type Checkpoint,
+  computeCheckpointDigest,
   computeCommitteeDigest,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -115,6 +116,8 @@ export function decodeSnapshotChunk(bytes: Uint8Array): { total: number; bytes: 
 export function verifyCheckpointChain(
   chain: readonly ChainedCheckpoint[],
   start: { epoch: number; committee: readonly Uint8Array[] },
+  /** Links verified before (by another peer's identical answer): skipped, a pairing saved each. */
+  cache?: Set<string>,
 ): { verified: ChainedCheckpoint[]; error?: FleekError } {
   const verified: ChainedCheckpoint[] = []
   let committee = start.committee
@@ -126,7 +129,11 @@ export function verifyCheckpointChain(
           'INVALID_INPUT',
           `checkpoint of epoch ${link.checkpoint.epoch} where ${epoch} was due`,
         )
-      verifyCheckpoint(link.checkpoint, committee)
+      const key = cache && linkKey(link, committee)
+      if (key === undefined || !cache!.has(key)) {
+        verifyCheckpoint(link.checkpoint, committee)
+        if (key !== undefined) cache!.add(key)
+      }
       const digest = computeCommitteeDigest(link.nextCommittee)
       if (!equalBytes(digest, link.checkpoint.nextCommittee))
         throw new FleekError(
@@ -144,6 +151,13 @@ export function verifyCheckpointChain(
     epoch++
   }
   return { verified }
+}
+
+function linkKey(link: ChainedCheckpoint, committee: readonly Uint8Array[]): string {
+  const c = link.checkpoint
+  return [computeCommitteeDigest(committee), computeCheckpointDigest(c), c.signers, c.signature]
+    .map(toHex)
+    .join(':')
 }
 
 function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {

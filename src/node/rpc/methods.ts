@@ -54,7 +54,34 @@ export function createRpcMethods(node: FleekNode): RpcMethods {
     flk_ping: method(none, () => 'pong'),
     flk_chain_id: method(none, () => app.chainId()),
     flk_get_status: method(none, () => node.status()),
-    flk_get_offenders: method(none, () => node.offenders.list()),
+    flk_get_offenders: method(none, () =>
+      node.offenders.list().map((o) => ({ ...o, peer: formatNodeKey(Buffer.from(o.peer, 'hex')) })),
+    ),
+    flk_get_checkpoint: method(
+      (p) => optionalEpoch(p, 0),
+      (epoch) => {
+        const c = node.checkpoint(epoch)
+        if (c === undefined)
+          throw new FleekError(
+            'NOT_FOUND',
+            epoch === undefined
+              ? 'this node holds no checkpoint yet'
+              : `this node holds no checkpoint of epoch ${epoch}`,
+          )
+        return {
+          epoch: c.epoch,
+          height: c.height,
+          index: c.index,
+          stateRoot: hex(c.stateRoot),
+          parcel: hex(c.parcel),
+          nextCommittee: hex(c.nextCommittee),
+          signers: [...c.signers].flatMap((byte, i) =>
+            [0, 1, 2, 3, 4, 5, 6, 7].filter((b) => (byte & (1 << b)) !== 0).map((b) => i * 8 + b),
+          ),
+          signature: hex(c.signature),
+        }
+      },
+    ),
     flk_get_balance: method(
       (p) => address(p, 0),
       (a) => {
