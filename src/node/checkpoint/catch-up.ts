@@ -40,8 +40,9 @@ const GRACE_MS = 750
  * The latest checkpoint the peers can prove from `start` (the local epoch and its committee's
  * consensus keys, in committee order), or undefined when none has one. Peers are asked at once; once
  * one has sent checkpoints the others have GRACE_MS more; a link several peers send identically is
- * verified once. A peer that fails or sends a chain that does not verify is skipped (and reported
- * through `onBadPeer`).
+ * verified once; those still busy then are abandoned. A peer that fails is skipped; one that sends
+ * malformed bytes or a chain that does not verify is also reported through `onBadPeer` (what it proved
+ * before stands).
  */
 export async function fetchLatestCheckpoint(
   deps: CatchUpDeps,
@@ -52,12 +53,17 @@ export async function fetchLatestCheckpoint(
 ): Promise<LatestCheckpoint | undefined> {
   const cache = new Set<string>()
   const results: Array<{ peer: string; chain: ChainedCheckpoint[] }> = []
+  const done = new AbortController()
+  const asking = AbortSignal.any([signal, done.signal])
+  const report = (peer: string, reason: string): void => {
+    if (!done.signal.aborted) onBadPeer?.(peer, reason)
+  }
   await new Promise<void>((resolve) => {
     let pending = peers.length
     let grace: ReturnType<typeof setTimeout> | undefined
     if (pending === 0) resolve()
     for (const peer of peers) {
-      fetchChain(deps, peer, start, signal, cache, onBadPeer)
+      fetchChain(deps, peer, start, asking, cache, report)
         .then((chain) => results.push({ peer, chain }))
         .catch((err: unknown) =>
           deps.logger.debug({ peer, err: (err as Error).message }, 'no checkpoints from this peer'),
@@ -73,6 +79,7 @@ export async function fetchLatestCheckpoint(
         })
     }
   })
+  done.abort()
   const longest = Math.max(0, ...results.map((r) => r.chain.length))
   if (longest === 0) return undefined
   const best = results.find((r) => r.chain.length === longest)!
@@ -101,14 +108,26 @@ async function fetchChain(
   const chain: ChainedCheckpoint[] = []
   let from = start
   for (;;) {
-    const answer = decodeCheckpointsAnswer(
-      await request(
+    let bytes: Uint8Array
+    try {
+      bytes = await request(
         deps,
         peer,
         encodeCheckpointSyncRequest({ kind: 'checkpoints', fromEpoch: from.epoch }),
         signal,
-      ),
-    )
+      )
+    } catch (err) {
+      // A later page that fails leaves what the earlier ones proved.
+      if (chain.length > 0) return chain
+      throw err
+    }
+    let answer: ChainedCheckpoint[]
+    try {
+      answer = decodeCheckpointsAnswer(bytes)
+    } catch (err) {
+      onBadPeer?.(peer, (err as Error).message)
+      return chain
+    }
     const { verified, error } = verifyCheckpointChain(answer, from, cache)
     if (error !== undefined) onBadPeer?.(peer, error.message)
     chain.push(...verified)

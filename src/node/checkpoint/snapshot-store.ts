@@ -45,6 +45,8 @@ export class SnapshotStore {
 
   /** Up to `length` bytes of epoch `epoch`'s snapshot from `offset`, and its whole size. NOT_FOUND when not held. */
   read(epoch: number, offset: number, length: number): { total: number; bytes: Uint8Array } {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
+      throw new FleekError('INVALID_INPUT', 'the snapshot offset and length must be non-negative integers')
     const path = join(this.dir, `epoch-${epoch}.cbor`)
     let fd: number
     try {

@@ -104,7 +104,7 @@ export function decodeSnapshotChunk(bytes: Uint8Array): { total: number; bytes: 
   const value = decodeMap(bytes, 'snapshot chunk')
   if (!(value.bytes instanceof Uint8Array) || value.bytes.length > SNAPSHOT_CHUNK_BYTES)
     throw new FleekError('INVALID_INPUT', 'the snapshot chunk has no bytes, or too many')
-  return { total: readUint(value.total, 'total'), bytes: value.bytes }
+  return { total: readUint(value.total, 'total', 'snapshot chunk'), bytes: value.bytes }
 }
 
 /**
@@ -172,8 +172,8 @@ function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-function readUint(value: unknown, field: string): number {
+function readUint(value: unknown, field: string, what = 'sync request'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new FleekError('INVALID_INPUT', `the sync request's ${field} must be a non-negative integer`)
+    throw new FleekError('INVALID_INPUT', `the ${what}'s ${field} must be a non-negative integer`)
   return value
 }
