@@ -25,6 +25,8 @@ export interface StartDevnetOptions {
   /** Written into every node's config.toml (the nodes are restarted once to take them). */
   logLevel?: 'debug' | 'info'
   maxHeaderDelayMs?: number
+  /** Edits one node's config.toml text before the nodes are restarted to take it (e.g. a fault switch). */
+  editConfig?: (node: DevnetNodeInfo, text: string) => string
   timeoutMs?: number
 }
 
@@ -103,7 +105,11 @@ export async function startDevnet(
   if (options.nodes !== undefined) up.push('--nodes', String(options.nodes))
   if (options.committee !== undefined) up.push('--committee', String(options.committee))
   let state = json<{ nodes: DevnetNodeInfo[] }>(await cli(up))
-  if (options.logLevel !== undefined || options.maxHeaderDelayMs !== undefined) {
+  if (
+    options.logLevel !== undefined ||
+    options.maxHeaderDelayMs !== undefined ||
+    options.editConfig !== undefined
+  ) {
     // `devnet up` writes the homes and starts the nodes at once: stop, edit the configs, start again.
     json(await cli(['devnet', 'down', '--json']))
     for (const node of state.nodes) {
@@ -116,6 +122,7 @@ export async function startDevnet(
           /^max_header_delay_ms = \d+$/m,
           `max_header_delay_ms = ${options.maxHeaderDelayMs}`,
         )
+      if (options.editConfig !== undefined) text = options.editConfig(node, text)
       writeFileSync(path, text)
     }
     state = json<{ nodes: DevnetNodeInfo[] }>(await cli(up))
