@@ -348,6 +348,7 @@ export class FleekNode {
             digest,
           ),
         fetch: (digest, signal, hints) => this.#fetchParcel(digest, signal, hints),
+        isExecuted: (digest) => this.#producer.getParcel(digest) !== undefined,
         onMisbehaviour: (peer, reason) => {
           this.offenders.record(peer, 'parcel', reason)
           this.#logger.warn({ peer, reason }, 'peer sent a bad parcel')

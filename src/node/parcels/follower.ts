@@ -87,6 +87,11 @@ export interface ParcelFollowerDeps {
   fetch(digest: Uint8Array, signal: AbortSignal, hints: readonly string[]): Promise<Uint8Array>
   /** A peer sent something malformed or forged (for reputation). */
   onMisbehaviour?(peer: string, reason: string): void
+  /**
+   * True when this node executed the block of that parcel digest by another path (as a committee
+   * member, through consensus): an unattested copy of it that goes stale is no fake then.
+   */
+  isExecuted?(digest: Uint8Array): boolean
   logger?: ConsensusLogger
   clock?: ConsensusClock
 }
@@ -569,8 +574,15 @@ export class ParcelFollower {
     for (const [hex, h] of this.#held) {
       if (!this.#isStale(h.parcel.epoch, h.parcel.index)) continue
       this.#dropHeld(hex)
-      // Never attested by the committee while its position passed: a fake (or a forked member's).
-      if (!this.#isCertified(h) && h.from !== 'fetch')
+      // Never attested by the committee while its position passed, and not the block executed there:
+      // a fake (or a forked member's). An honest copy whose attestations lag behind this node's own
+      // execution of the block is none.
+      if (
+        !this.#isCertified(h) &&
+        h.from !== 'fetch' &&
+        !this.#served.has(hex) &&
+        !(this.#deps.isExecuted?.(h.digest) ?? false)
+      )
         this.#report(h.from, 'parcel never attested by the committee')
       this.#forgetAttestations(hex)
       this.#vouched.delete(hex)

@@ -8,6 +8,7 @@ import fc from 'fast-check'
 import {
   type Attestation,
   type Parcel,
+  ParcelFollower,
   computeParcelDigest,
   encodeParcelMessage,
   signAttestation,
@@ -109,6 +110,36 @@ describe('ParcelFollower', () => {
       chainDigests,
     )
     assert.ok(h.misbehaviour.some((m) => m.peer === outsider.hex && /never attested/.test(m.reason)))
+  })
+
+  test('an honest copy that goes stale because this member executed the block itself is not reported', async () => {
+    // A committee member holds another member's parcel while its attestations lag; its own consensus
+    // executes the same block first and moves the head past it.
+    const run = async (isExecuted: (digest: Uint8Array) => boolean, parcel: Parcel) => {
+      const reports: string[] = []
+      const follower = new ParcelFollower(
+        {},
+        {
+          storage: new MemoryStorage(),
+          committee: () => committees[0].map((m) => m.publicKey),
+          execute: () => {},
+          fetch: () => Promise.reject(new Error('no fetch in this test')),
+          onMisbehaviour: (peer, reason) => reports.push(`${peer}: ${reason}`),
+          isExecuted,
+        },
+      )
+      await follower.handleMessage(encodeParcelMessage({ kind: 'parcel', parcel }), members[1].hex)
+      follower.resetHead({ digest: chain.blocks[0].outputs[0].produced.digest, epoch: 0, index: 0 })
+      return reports
+    }
+    const honest = chain.blocks[0].outputs[1].produced.parcel
+    const executedHere = new Set([chainDigests[0]])
+    assert.deepEqual(await run((d) => executedHere.has(hex(d)), honest), [])
+    // Another parcel at that position is still a fake.
+    const fake = { ...honest, timestampMs: honest.timestampMs + 1 }
+    assert.deepEqual(await run((d) => executedHere.has(hex(d)), fake), [
+      `${members[1].hex}: parcel never attested by the committee`,
+    ])
   })
 
   test('malformed messages are reported, never thrown', async () => {
