@@ -1,5 +1,5 @@
 /**
- * The committee of an epoch: equal weights, f = ⌊(n−1)/3⌋, quorum 2f+1, validity f+1.
+ * The committee of an epoch: equal weights, f = ⌊(n−1)/3⌋, quorum n−f (2f+1 when n = 3f+1), validity f+1.
  */
 import { FleekError } from '../../lib/errors.ts'
 import { toHex } from '../../lib/bytes.ts'
@@ -19,9 +19,13 @@ export function computeMaxFaulty(size: number): number {
   return Math.floor((size - 1) / 3)
 }
 
-/** 2f+1: votes for a certificate, parents for a header. */
+/**
+ * n−f: votes for a certificate, parents for a header. Any two quorums share at least f+1 members (one
+ * honest), and a quorum meets every f+1 supporters of an anchor, for every n — 2f+1 only does when
+ * n = 3f+1: with 3 members it is 1, and each member would certify and commit a DAG of its own.
+ */
 export function computeQuorumThreshold(size: number): number {
-  return 2 * computeMaxFaulty(size) + 1
+  return size - computeMaxFaulty(size)
 }
 
 /** f+1: support that commits an anchor. */
