@@ -21,9 +21,12 @@ import { computeTransactionDigest, decodeTransaction } from '../../src/lib/tx/in
 import { json, runFleek } from '../helpers/cli.ts'
 import {
   type DevnetNodeInfo,
+  accountAddress,
   getBlock,
   getStateRoot,
   readNodeKey,
+  sendBatch,
+  signCalls,
   startDevnet,
   toHex,
   waitForAgreement,
@@ -244,10 +247,8 @@ test('a member that withholds its reveal is slashed and the epoch still changes'
   assert.ok(!next.members.includes(faulty.nodeId) || BigInt(after.stake.staked) >= minStake)
 
   // The chain itself. Every node holds the same blocks, with the same state roots, through the block that
-  // changed the epoch (the one whose timestamp closed the beacon), and the members of the new epoch agree
-  // at their tip. (The faulty node, now off the committee, follows through parcels; that it keeps up later
-  // is the parcel tests' matter: in about one run in fifteen it was seen to stall a few blocks into the
-  // new epoch, reported separately.)
+  // changed the epoch (the one whose timestamp closed the beacon); the members of the new epoch agree at
+  // their tip, and the faulty node, now off the committee, follows them there through parcels.
   const changeBlock = await waitUntil('the epoch-changing block', 10_000, async () => {
     const tip = (await getStateRoot(urls[0])).height
     for (let h = tip; h >= 1; h--) if ((await getBlock(urls[0], h)).timestampMs === done.phaseEndsMs) return h
@@ -262,6 +263,26 @@ test('a member that withholds its reveal is slashed and the epoch still changes'
   for (const [i, chain] of chains.entries()) assert.deepEqual(chain, chains[0], `node ${i}'s blocks`)
   const memberUrls = next.members.map((m) => urls[nodes.findIndex((n) => n.nodeId === m)])
   const agreed = await waitForAgreement(memberUrls, changeBlock, 30_000)
+  await waitForAgreement(urls, agreed.height, 30_000)
+  // The new committee of 3 orders transactions, and the faulty node keeps following: a transfer through
+  // it (it forwards to the members) executes, and all four agree past it.
+  const owner = readNodeKey(nodes[1].home, 'account')
+  const chainId = await rpc<number>(urls[0], 'flk_chain_id')
+  const account = await rpc<{ nonce: number }>(urls[0], 'flk_get_account', [accountAddress(owner)])
+  const [transfer] = signCalls(owner, {
+    chainId,
+    firstNonce: account.nonce + 1,
+    count: 1,
+    call: () => ({
+      method: 'Transfer',
+      args: { to: accountAddress(readNodeKey(nodes[2].home, 'account')), token: 'flk', amount: 1n },
+    }),
+  })
+  const [sent] = await sendBatch(urls[FAULTY], [transfer])
+  assert.ok(sent.txHash, sent.error)
+  const receipt = await rpc<Receipt>(urls[0], 'flk_wait_receipt', { hash: sent.txHash, timeoutMs: 30_000 })
+  assert.equal(receipt.status, 'success')
+  await waitForAgreement(urls, receipt.height, 30_000)
   const seenBy = await Promise.all(
     urls.map((u) => rpc<{ epoch: number; height: number }>(u, 'flk_get_status')),
   )
@@ -294,7 +315,7 @@ test('a member that withholds its reveal is slashed and the epoch still changes'
   )
   t.diagnostic(
     `all ${NODES} nodes hold the same ${changeBlock} blocks through the epoch change; the ${memberUrls.length} ` +
-      `members of epoch ${seen.epoch + 1} agree at height ${agreed.height}; epoch/height by node now: ` +
+      `members of epoch ${seen.epoch + 1} agree at height ${agreed.height}, the faulty node with them; epoch/height by node now: ` +
       seenBy.map((x) => `${x.epoch}/${x.height}`).join(' '),
   )
   succeeded = true
