@@ -304,6 +304,8 @@ function readBatch(value: unknown): Batch {
 function readHeader(ctx: CommitteeContext, value: unknown): Header {
   const h = expectRecord(value, 'header')
   expectKeys(h, ['author', 'round', 'epoch', 'batches', 'parents', 'timestampMs', 'signature'], 'header')
+  // The epoch first: a header of another epoch is sized for another committee (routine around a change).
+  checkEpoch(ctx, expectUint(h.epoch, 'header epoch'), 'header')
   const header: Header = {
     author: expectUint(h.author, 'header author'),
     round: expectUint(h.round, 'header round'),
@@ -339,6 +341,7 @@ function readVote(ctx: CommitteeContext, value: unknown): Vote {
 function readCertificate(ctx: CommitteeContext, value: unknown): Certificate {
   const c = expectRecord(value, 'certificate')
   expectKeys(c, ['header', 'votes'], 'certificate')
+  const header = readHeader(ctx, c.header)
   const votes = expectArray(c.votes, 'certificate votes', ctx.size).map((item) => {
     const v = expectRecord(item, 'certificate vote')
     expectKeys(v, ['voter', 'signature'], 'certificate vote')
@@ -347,17 +350,20 @@ function readCertificate(ctx: CommitteeContext, value: unknown): Certificate {
       signature: expectBytes(v.signature, 'vote signature', 64),
     }
   })
-  const certificate = { header: readHeader(ctx, c.header), votes }
+  const certificate = { header, votes }
   checkCertificateFacts(ctx, certificate)
   return certificate
 }
 
-function checkHeaderFacts(ctx: CommitteeContext, h: Header): void {
-  if (h.epoch !== ctx.committee.epoch) {
-    throw new FleekError('INVALID_INPUT', `header of epoch ${h.epoch}, expected ${ctx.committee.epoch}`, {
-      details: { messageEpoch: h.epoch },
+function checkEpoch(ctx: CommitteeContext, epoch: number, what: string): void {
+  if (epoch !== ctx.committee.epoch)
+    throw new FleekError('INVALID_INPUT', `${what} of epoch ${epoch}, expected ${ctx.committee.epoch}`, {
+      details: { messageEpoch: epoch },
     })
-  }
+}
+
+function checkHeaderFacts(ctx: CommitteeContext, h: Header): void {
+  checkEpoch(ctx, h.epoch, 'header')
   if (h.author >= ctx.size)
     throw new FleekError('INVALID_INPUT', `header author ${h.author} is not in the committee`)
   if (h.round < 1 || h.round > messageLimits.maxRound)

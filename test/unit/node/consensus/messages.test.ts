@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 
-import { isFleekError } from '../../../../src/lib/errors.ts'
+import { type FleekError, isFleekError } from '../../../../src/lib/errors.ts'
 import {
   computeBatchDigest,
   computeHeaderDigest,
@@ -113,6 +113,26 @@ describe('consensus messages', () => {
     const wire = (h: unknown): Uint8Array => dagCbor.encode({ type: 'header', header: h })
     assert.throws(() => decodeConsensusMessage(ctx, wire({ ...header, author: 4 })), invalid)
     assert.throws(() => decodeConsensusMessage(ctx, wire({ ...header, epoch: 6 })), invalid)
+    // Another epoch's header, sized for its larger committee, is refused as of that epoch (which the node
+    // treats as routine around an epoch change), not as malformed.
+    const wide = {
+      ...header,
+      epoch: 8,
+      round: 2,
+      parents: Array.from({ length: 6 }, () => new Uint8Array(32)),
+    }
+    assert.throws(
+      () => decodeConsensusMessage(ctx, wire(wide)),
+      (err: unknown) => invalid(err) && (err as FleekError).details?.messageEpoch === 8,
+    )
+    const certificate = {
+      header: wide,
+      votes: Array.from({ length: 6 }, (_, voter) => ({ voter, signature: new Uint8Array(64) })),
+    }
+    assert.throws(
+      () => decodeConsensusMessage(ctx, dagCbor.encode({ type: 'certificate', certificate })),
+      (err: unknown) => invalid(err) && (err as FleekError).details?.messageEpoch === 8,
+    )
     assert.throws(() => decodeConsensusMessage(ctx, wire({ ...header, round: 0 })), invalid)
     assert.throws(() => decodeConsensusMessage(ctx, wire({ ...header, round: -1 })), invalid)
     assert.throws(() => decodeConsensusMessage(ctx, wire({ ...header, round: 1.5 })), invalid)
