@@ -31,6 +31,7 @@ import {
   toHex,
   waitForAgreement,
   waitUntil,
+  type ReceiptJson as Receipt,
 } from '../helpers/devnet.ts'
 import { rpc } from '../helpers/node-process.ts'
 
@@ -56,13 +57,6 @@ interface NodeInfoJson {
   publicKey: string
   stake: { staked: string; locked: string }
   participation: string
-}
-
-interface Receipt {
-  height: number
-  index: number
-  status: string
-  reason?: string
 }
 
 const NODES = 4

@@ -22,16 +22,9 @@ import {
   startDevnet,
   waitForAgreement,
   waitUntil,
+  type ReceiptJson as Receipt,
 } from '../helpers/devnet.ts'
 import { rpc } from '../helpers/node-process.ts'
-
-interface Receipt {
-  txHash: string
-  height: number
-  index: number
-  status: string
-  reason?: string
-}
 
 test('a 4-member devnet: crashes of one and two members, kill -9 under load', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'fleek-devnet-crash-'))

@@ -33,16 +33,9 @@ import {
   signCalls,
   startDevnet,
   waitForAgreement,
+  type ReceiptJson as Receipt,
 } from '../helpers/devnet.ts'
 import { rpc } from '../helpers/node-process.ts'
-
-interface Receipt {
-  txHash: string
-  height: number
-  index: number
-  status: string
-  reason?: string
-}
 
 interface Status {
   epoch: number

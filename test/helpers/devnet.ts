@@ -174,6 +174,16 @@ export function waitForAgreement(urls: string[], minHeight: number, timeoutMs: n
   })
 }
 
+/** A receipt as flk_get_receipt / flk_wait_receipt return it. */
+export interface ReceiptJson {
+  txHash: string
+  height: number
+  index: number
+  status: string
+  reason?: string
+  method?: string
+}
+
 export interface Block {
   height: number
   txHashes: string[]

@@ -1,14 +1,9 @@
 import { FleekCommand } from '../../cli/base-command.ts'
 import { rpcClient, rpcFlags } from '../../cli/node-flags.ts'
+import type { OffenderRecord } from '../../node/index.ts'
 
-interface OffenderJson {
-  peer: string
-  count: number
-  kinds: Record<string, number>
-  recent: string[]
-  firstAtMs: number
-  lastAtMs: number
-}
+/** flk_get_offenders: the records, each peer as its node id (base58). */
+type OffenderJson = OffenderRecord
 
 export default class NodeOffenders extends FleekCommand<typeof NodeOffenders> {
   static override summary = 'List the peers this node caught breaking a protocol rule.'
