@@ -50,6 +50,7 @@ function* generateBlocks(net: Network): Generator<Block> {
           amount: 1500n * FLK,
           node: newcomer.publicKey,
           consensusKey: newcomer.consensusKey,
+          consensusKeyProof: newcomer.consensusKeyProof,
           host: '127.0.0.1',
           ports: defaultNodePorts,
         },

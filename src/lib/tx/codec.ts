@@ -120,7 +120,10 @@ function readArgs(method: MethodName, value: CborValue): MethodCall {
       }
     }
     case 'Stake': {
-      const a = readMap(value, p, ['amount', 'node'], ['consensusKey', 'host', 'ports'])
+      const a = readMap(value, p, ['amount', 'node'], ['consensusKey', 'consensusKeyProof', 'host', 'ports'])
+      if ((a.consensusKey === undefined) !== (a.consensusKeyProof === undefined)) {
+        throw invalid(`${p}.consensusKeyProof must come with ${p}.consensusKey, and only with it`)
+      }
       return {
         method,
         args: {
@@ -128,6 +131,9 @@ function readArgs(method: MethodName, value: CborValue): MethodCall {
           node: readBytes(a.node, `${p}.node`, 32),
           ...(a.consensusKey !== undefined && {
             consensusKey: readBytes(a.consensusKey, `${p}.consensusKey`, 48),
+          }),
+          ...(a.consensusKeyProof !== undefined && {
+            consensusKeyProof: readBytes(a.consensusKeyProof, `${p}.consensusKeyProof`, 96),
           }),
           ...(a.host !== undefined && { host: readHost(a.host, `${p}.host`) }),
           ...(a.ports !== undefined && { ports: readPorts(a.ports, `${p}.ports`) }),

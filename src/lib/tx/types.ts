@@ -84,6 +84,11 @@ export interface StakeArgs {
   node: Uint8Array
   /** Required on the first stake of a node, which registers it. */
   consensusKey?: Uint8Array
+  /**
+   * Proof of possession of `consensusKey` (96-byte BLS signature, `proveConsensusKey`): present exactly
+   * when `consensusKey` is. Registration checks it, so no one can register a rogue aggregate key.
+   */
+  consensusKeyProof?: Uint8Array
   host?: string
   ports?: NodePorts
 }

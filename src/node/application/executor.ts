@@ -1,4 +1,5 @@
 import { isFleekError } from '../../lib/errors.ts'
+import { verifyConsensusKeyProof } from '../../lib/keys/index.ts'
 import {
   COMMODITY_TYPES,
   computeTransactionDigest,
@@ -134,15 +135,24 @@ function executeAccountMethod(state: State, sender: string, call: MethodCall): O
       return {}
     }
     case 'Stake': {
-      const { amount, node: publicKey, consensusKey, host, ports } = call.args
+      const { amount, node: publicKey, consensusKey, consensusKeyProof, host, ports } = call.args
       if (amount === 0n) return { reason: 'INVALID_AMOUNT' }
       const owner = state.getAccount(sender)
       if (owner.flk < amount) return { reason: 'INSUFFICIENT_BALANCE' }
       const pkHex = toHex(publicKey)
       const existing = state.getNode(pkHex)
       if (existing === undefined) {
-        if (consensusKey === undefined || host === undefined || ports === undefined) {
+        if (
+          consensusKey === undefined ||
+          consensusKeyProof === undefined ||
+          host === undefined ||
+          ports === undefined
+        ) {
           return { reason: 'MISSING_NODE_INFO' }
+        }
+        // Checkpoints aggregate the committee's keys: only a key its registrant holds may join them.
+        if (!verifyConsensusKeyProof(consensusKey, consensusKeyProof)) {
+          return { reason: 'INVALID_CONSENSUS_KEY_PROOF' }
         }
         const ckHex = toHex(consensusKey)
         if (state.getNodeByConsensusKey(ckHex) !== undefined) return { reason: 'CONSENSUS_KEY_IN_USE' }

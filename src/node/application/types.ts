@@ -203,6 +203,8 @@ export const FAIL_REASONS = [
   'NOT_NODE_OWNER',
   'MISSING_NODE_INFO',
   'CONSENSUS_KEY_IN_USE',
+  /** A registering Stake whose consensusKeyProof is not its consensus key's proof of possession. */
+  'INVALID_CONSENSUS_KEY_PROOF',
   'INSUFFICIENT_STAKE',
   'STAKE_LOCKED',
   'LOCK_TOO_LONG',

@@ -40,13 +40,30 @@ const ports = {
   handshakeWebtransport: 65535,
 }
 
+/** The args of a Stake that registers a node. */
+const registration = {
+  amount: 1n,
+  node: bytes32(1),
+  consensusKey: new Uint8Array(48).fill(2),
+  consensusKeyProof: new Uint8Array(96).fill(3),
+  host: 'h',
+  ports,
+}
+
 /** One call of every method, with every optional field somewhere. */
 const accountCalls: MethodCall[] = [
   { method: 'Transfer', args: { to: '0x' + '11'.repeat(20), token: 'flk', amount: 10n ** 30n } },
   { method: 'Transfer', args: { to: '0x' + '22'.repeat(20), token: 'usd', amount: 1n } },
   {
     method: 'Stake',
-    args: { amount: 5n, node: bytes32(1), consensusKey: new Uint8Array(48).fill(2), host: '10.0.0.1', ports },
+    args: {
+      amount: 5n,
+      node: bytes32(1),
+      consensusKey: new Uint8Array(48).fill(2),
+      consensusKeyProof: new Uint8Array(96).fill(3),
+      host: '10.0.0.1',
+      ports,
+    },
   },
   { method: 'Stake', args: { amount: 5n, node: bytes32(1) } },
   { method: 'StakeLock', args: { node: bytes32(1), lockedForEpochs: 30 } },
@@ -206,6 +223,28 @@ describe('transaction encoding', () => {
       [accountPayload({ method: 'Stake', args: { amount: 1n, node: new Uint8Array(31) } }), /args.node/],
       [accountPayload({ method: 'Stake', args: { amount: 1n, node: bytes32(1), host: 'a b' } }), /args.host/],
       [
+        accountPayload({
+          method: 'Stake',
+          args: { ...registration, consensusKeyProof: new Uint8Array(95) },
+        }),
+        /args.consensusKeyProof must be 96 bytes/,
+      ],
+      [
+        accountPayload({
+          method: 'Stake',
+          args: { ...registration, consensusKeyProof: 'ab'.repeat(96) as unknown as Uint8Array },
+        }),
+        /args.consensusKeyProof must be bytes/,
+      ],
+      [
+        accountPayload({ method: 'Stake', args: { ...registration, consensusKeyProof: undefined } }),
+        /consensusKeyProof must come with args.consensusKey/,
+      ],
+      [
+        accountPayload({ method: 'Stake', args: { ...registration, consensusKey: undefined } }),
+        /consensusKeyProof must come with args.consensusKey/,
+      ],
+      [
         accountPayload({ method: 'ChangeProtocolParam', args: { param: 'nope' as 'nodeCount', value: 1 } }),
         /args.param/,
       ],
@@ -224,6 +263,25 @@ describe('transaction encoding', () => {
     ]
     for (const [payload, pattern] of bad)
       throwsInvalid(() => encodePayload(payload as TransactionPayload), pattern)
+  })
+
+  test('decode refuses a Stake with a malformed or unpaired consensus key proof', () => {
+    const tx = signAccountTx(accountPayload({ method: 'Stake', args: registration }))
+    const bytes = encodeTransaction(tx)
+    assert.deepEqual(decodeTransaction(bytes).payload, tx.payload)
+    type Raw = { payload: { args: Record<string, unknown> }; signature: Uint8Array }
+    const tamper = (edit: (args: Record<string, unknown>) => void): Uint8Array => {
+      const raw = dagCbor.decode<Raw>(bytes)
+      edit(raw.payload.args)
+      return dagCbor.encode(raw)
+    }
+    throwsInvalid(
+      () => decodeTransaction(tamper((a) => (a.consensusKeyProof = new Uint8Array(97)))),
+      /96 bytes/,
+    )
+    throwsInvalid(() => decodeTransaction(tamper((a) => (a.consensusKeyProof = 7))), /must be bytes/)
+    throwsInvalid(() => decodeTransaction(tamper((a) => delete a.consensusKeyProof)), /must come with/)
+    throwsInvalid(() => decodeTransaction(tamper((a) => delete a.consensusKey)), /must come with/)
   })
 
   test('decode refuses non-canonical bytes, wrong signature lengths and oversized input', () => {

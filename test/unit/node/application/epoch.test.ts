@@ -76,6 +76,7 @@ describe('epoch change', () => {
         amount: 2000n * FLK,
         node: fresh.publicKey,
         consensusKey: fresh.consensusKey,
+        consensusKeyProof: fresh.consensusKeyProof,
         host: 'h',
         ports: defaultNodePorts,
       },

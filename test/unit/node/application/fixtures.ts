@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { derivePublicKey, proveConsensusKey, type SecretKey } from '../../../../src/lib/keys/index.ts'
 import {
   computeAccountAddress,
   encodeTransaction,
@@ -36,7 +37,11 @@ export interface TestAccount {
 export interface TestNode {
   secret: Uint8Array
   publicKey: Uint8Array
+  /** BLS12-381 consensus key: a real one, so that registrations can prove possession of it. */
+  consensusSecret: SecretKey
   consensusKey: Uint8Array
+  /** proveConsensusKey(consensusSecret). */
+  consensusKeyProof: Uint8Array
   nonce: number
 }
 
@@ -47,9 +52,22 @@ export function makeAccount(label: string): TestAccount {
 
 export function makeNode(label: string): TestNode {
   const secret = secretFrom(`node ${label}`)
-  const consensusKey = new Uint8Array(48)
-  consensusKey.set(secretFrom(`consensus ${label}`))
-  return { secret, publicKey: getNodePublicKey(secret), consensusKey, nonce: 0 }
+  const consensusSecret = makeConsensusSecret(`consensus ${label}`)
+  return {
+    secret,
+    publicKey: getNodePublicKey(secret),
+    consensusSecret,
+    consensusKey: derivePublicKey(consensusSecret),
+    consensusKeyProof: proveConsensusKey(consensusSecret),
+    nonce: 0,
+  }
+}
+
+/** A deterministic BLS12-381 secret key from a label (the scalar is kept below 2^254 < r). */
+export function makeConsensusSecret(label: string): SecretKey {
+  const secret = secretFrom(label)
+  secret[0] &= 0x3f
+  return { kind: 'consensus', secret }
 }
 
 /** Signs and encodes a transaction from an account, taking the next nonce (unless given). */

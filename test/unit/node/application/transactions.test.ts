@@ -10,6 +10,15 @@ import {
 } from '../../../../src/node/application/index.ts'
 import type { MethodCall } from '../../../../src/lib/tx/index.ts'
 import {
+  aggregatePublicKeys,
+  CONSENSUS_POP_DST,
+  derivePublicKey,
+  proveConsensusKey,
+  signConsensus,
+  verifyConsensus,
+} from '../../../../src/lib/keys/index.ts'
+import { bls, G1Point } from '../../../../src/lib/keys/bls12-381.ts'
+import {
   CHAIN_ID,
   EPOCH_MS,
   FLK,
@@ -20,6 +29,7 @@ import {
   diffState,
   dumpState,
   makeAccount,
+  makeConsensusSecret,
   makeNode,
   nodeTx,
   type Network,
@@ -90,6 +100,7 @@ function registerCall(n: TestNode, amount: bigint): MethodCall {
       amount,
       node: n.publicKey,
       consensusKey: n.consensusKey,
+      consensusKeyProof: n.consensusKeyProof,
       host: '10.0.0.9',
       ports: defaultNodePorts,
     },
@@ -221,9 +232,69 @@ describe('Stake, StakeLock, Unstake, WithdrawUnstaked', () => {
       'NOT_NODE_OWNER',
       bob,
     )
-    const clash = { ...n, consensusKey: net.nodes[0].consensusKey }
+    // a copied proof is a valid one: the key is refused for being in use
+    const clash = {
+      ...n,
+      consensusKey: net.nodes[0].consensusKey,
+      consensusKeyProof: net.nodes[0].consensusKeyProof,
+    }
     expectFailed(net, accountTx(bob, registerCall(clash, FLK)), 'CONSENSUS_KEY_IN_USE', bob)
     expectFailed(net, nodeTx(net.nodes[0], registerCall(n, FLK)), 'WRONG_SENDER_TYPE', net.nodes[0])
+  })
+
+  test('a registration must prove possession of its consensus key (no rogue aggregate keys)', () => {
+    const net = createNetwork(2)
+    const [a, b] = net.nodes
+    const n = makeNode('registrant')
+    const attacker = makeConsensusSecret('attacker')
+    const attackerKey = derivePublicKey(attacker)
+    // K' = K_attacker − K_A − K_B: committee {A, B, K'} aggregates to K_attacker, whose secret it knows
+    const rogueKey = G1Point.fromBytes(attackerKey)
+      .subtract(G1Point.fromBytes(a.consensusKey))
+      .subtract(G1Point.fromBytes(b.consensusKey))
+      .toBytes(true)
+    const message = new Uint8Array(32).fill(7)
+    const forged = signConsensus(attacker, message)
+    assert.ok(
+      verifyConsensus(aggregatePublicKeys([a.consensusKey, b.consensusKey, rogueKey]), message, forged),
+    )
+    // the best the attacker can offer for K': its own key's proof, or its own signature of K' as a PoP
+    const roguePoP = bls.Signature.toBytes(bls.sign(bls.hash(rogueKey, CONSENSUS_POP_DST), attacker.secret))
+    const garbage = new Uint8Array(96).fill(0xab)
+    const attempts: Array<[string, Uint8Array, Uint8Array]> = [
+      ['a proof of another key', n.consensusKey, a.consensusKeyProof],
+      ['a rogue key with the attacker’s proof', rogueKey, proveConsensusKey(attacker)],
+      ['a rogue key with a proof signed by the attacker', rogueKey, roguePoP],
+      ['a garbage proof', n.consensusKey, garbage],
+      ['an all-zero proof', n.consensusKey, new Uint8Array(96)],
+    ]
+    const funds = net.app.account(net.owner.address).flk
+    for (const [what, consensusKey, consensusKeyProof] of attempts) {
+      const call: MethodCall = {
+        method: 'Stake',
+        args: {
+          amount: FLK,
+          node: n.publicKey,
+          consensusKey,
+          consensusKeyProof,
+          host: 'h',
+          ports: defaultNodePorts,
+        },
+      }
+      expectFailed(net, accountTx(net.owner, call), 'INVALID_CONSENSUS_KEY_PROOF', net.owner)
+      assert.equal(net.app.node(n.publicKey), undefined, what)
+      assert.equal(net.app.account(net.owner.address).flk, funds, what)
+    }
+    // the same registration with the right proof goes through
+    expectSuccess(net, accountTx(net.owner, registerCall(n, FLK)))
+    assert.deepEqual(net.app.node(n.publicKey)?.consensusKey, n.consensusKey)
+    // once registered, a later stake's key and proof are ignored, as the key never changes
+    const later: MethodCall = {
+      method: 'Stake',
+      args: { amount: FLK, node: n.publicKey, consensusKey: rogueKey, consensusKeyProof: garbage },
+    }
+    expectSuccess(net, accountTx(net.owner, later))
+    assert.deepEqual(net.app.node(n.publicKey)?.consensusKey, n.consensusKey)
   })
 
   test('StakeLock locks the stake against unstaking, within the maximum lock', () => {
