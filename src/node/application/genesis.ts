@@ -2,6 +2,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml'
 import { formatTokenAmount, parseTokenAmount } from '../../lib/amount.ts'
 import { FleekError } from '../../lib/errors.ts'
+import { verifyConsensusKeyProof } from '../../lib/keys/index.ts'
 import {
   COMMODITY_TYPES,
   PARAM_NAMES,
@@ -49,6 +50,11 @@ export interface GenesisNode {
   publicKey: Uint8Array
   /** BLS12-381 G1, 48 bytes. */
   consensusKey: Uint8Array
+  /**
+   * Proof of possession of `consensusKey` (96 bytes), checked when present. Optional: devnet genesis
+   * files are written from public keys only.
+   */
+  consensusKeyProof?: Uint8Array
   host: string
   ports: NodePorts
   /** FLK base units. */
@@ -149,6 +155,7 @@ function readNode(value: unknown, path: string): GenesisNode {
     'owner',
     'public_key',
     'consensus_key',
+    'consensus_key_proof',
     'host',
     'ports',
     'stake',
@@ -169,6 +176,9 @@ function readNode(value: unknown, path: string): GenesisNode {
     owner: readAddress(t.owner, `${path}.owner`),
     publicKey: readBase58Key(t.public_key, `${path}.public_key`),
     consensusKey: readHexBytes(t.consensus_key, `${path}.consensus_key`, 48),
+    ...(t.consensus_key_proof !== undefined && {
+      consensusKeyProof: readHexBytes(t.consensus_key_proof, `${path}.consensus_key_proof`, 96),
+    }),
     host: readHost(t.host, `${path}.host`),
     ports,
     stake: readFlk(t.stake, `${path}.stake`),
@@ -211,6 +221,9 @@ export function validateGenesis(g: Genesis): void {
     if (consensusKeys.has(ck)) fail(`node[${i}].consensus_key appears twice`)
     keys.add(pk)
     consensusKeys.add(ck)
+    if (n.consensusKeyProof !== undefined && !verifyConsensusKeyProof(n.consensusKey, n.consensusKeyProof)) {
+      fail(`node[${i}].consensus_key_proof is not a proof of possession of node[${i}].consensus_key`)
+    }
     if (n.committee && n.stake < minStake) {
       fail(`node[${i}].stake is below params.min_stake (${g.params.minStake} FLK) for a committee member`)
     }
@@ -246,6 +259,7 @@ export function serializeGenesis(g: Genesis): string {
       owner: n.owner,
       public_key: base58btc.baseEncode(n.publicKey),
       consensus_key: toHex(n.consensusKey),
+      ...(n.consensusKeyProof !== undefined && { consensus_key_proof: toHex(n.consensusKeyProof) }),
       host: n.host,
       stake: formatTokenAmount(n.stake, 'flk'),
       stake_locked_until: n.stakeLockedUntil,
@@ -274,6 +288,8 @@ export interface DevnetNode {
   owner: string
   publicKey: Uint8Array
   consensusKey: Uint8Array
+  /** Written to the genesis when given (and then checked). */
+  consensusKeyProof?: Uint8Array
   host?: string
   ports?: Partial<NodePorts>
 }
@@ -319,6 +335,7 @@ export function createDevnetGenesis(options: DevnetGenesisOptions): Genesis {
       owner: normalizeAddress(n.owner),
       publicKey: n.publicKey,
       consensusKey: n.consensusKey,
+      ...(n.consensusKeyProof !== undefined && { consensusKeyProof: n.consensusKeyProof }),
       host: n.host ?? '127.0.0.1',
       ports: { ...defaultNodePorts, ...n.ports },
       stake,

@@ -13,7 +13,13 @@ import { FleekError, fromSystemError } from '../../lib/errors.ts'
 import { writeFileAtomic } from '../../lib/fs/atomic-write.ts'
 import { formatNodeKey } from '../../lib/ids.ts'
 import { isProcessRunning } from '../../lib/process.ts'
-import { derivePublicKey, ethAddress, generateKey, peerIdFromEd25519 } from '../../lib/keys/index.ts'
+import {
+  derivePublicKey,
+  ethAddress,
+  generateKey,
+  peerIdFromEd25519,
+  proveConsensusKey,
+} from '../../lib/keys/index.ts'
 import {
   DEVNET_PARAMS,
   createDevnetGenesis,
@@ -113,6 +119,7 @@ export async function createDevnet(options: DevnetOptions): Promise<DevnetState>
       owner: ethAddress(derivePublicKey(e.keys[2])),
       publicKey: derivePublicKey(e.keys[0]),
       consensusKey: derivePublicKey(e.keys[1]),
+      consensusKeyProof: proveConsensusKey(e.keys[1]),
       host: '127.0.0.1',
       ports: { ...defaultNodePorts, primary: e.primaryPort, rpc: e.rpcPort },
     })),

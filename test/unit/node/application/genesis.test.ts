@@ -11,7 +11,7 @@ import {
 import { MemoryStorage } from '../../../../src/node/storage/index.ts'
 import { FLK, makeAccount, makeNode } from './fixtures.ts'
 
-function devnet(count = 2): Genesis {
+function devnet(count = 2, withProofs = false): Genesis {
   const owner = makeAccount('owner')
   return createDevnetGenesis({
     nodes: Array.from({ length: count }, (_, i) => {
@@ -20,6 +20,7 @@ function devnet(count = 2): Genesis {
         owner: owner.address,
         publicKey: n.publicKey,
         consensusKey: n.consensusKey,
+        ...(withProofs && { consensusKeyProof: n.consensusKeyProof }),
         host: `10.0.0.${i}`,
       }
     }),
@@ -132,6 +133,34 @@ describe('genesis', () => {
     )
     const twice = good + good.slice(good.indexOf('[[node]]'), good.indexOf('[[service]]'))
     expectGenesisError(twice, /node\[1\]\.public_key appears twice/)
+  })
+
+  test('a node’s consensus_key_proof is optional, and checked when present', () => {
+    const plain = serializeGenesis(devnet(2))
+    assert.doesNotMatch(plain, /consensus_key_proof/)
+    const g = devnet(2, true)
+    const text = serializeGenesis(g)
+    assert.equal(text.match(/^consensus_key_proof = "[0-9a-f]{192}"$/gm)?.length, 2)
+    assert.deepEqual(parseGenesis(text), g)
+    const proofs = [...text.matchAll(/^consensus_key_proof = "([0-9a-f]+)"$/gm)].map((m) => m[1])
+    // node 1 carrying node 0's proof
+    expectGenesisError(
+      text.replace(proofs[1], proofs[0]),
+      /node\[1\]\.consensus_key_proof is not a proof of possession of node\[1\]\.consensus_key/,
+    )
+    expectGenesisError(
+      text.replace(proofs[0], 'ab'.repeat(96)),
+      /node\[0\]\.consensus_key_proof is not a proof of possession/,
+    )
+    expectGenesisError(text.replace(proofs[0], 'abcd'), /node\[0\]\.consensus_key_proof must be 96 bytes/)
+    assert.throws(
+      () =>
+        serializeGenesis({
+          ...g,
+          nodes: [{ ...g.nodes[0], consensusKeyProof: g.nodes[1].consensusKeyProof }],
+        }),
+      (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+    )
   })
 
   test('an application refuses a database that belongs to another genesis', () => {
