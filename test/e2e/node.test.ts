@@ -6,7 +6,14 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 
-import { decodeKeyFile, ethAddress, derivePublicKey, generateKey } from '../../src/lib/keys/index.ts'
+import {
+  decodeKeyFile,
+  ethAddress,
+  derivePublicKey,
+  generateKey,
+  proveConsensusKey,
+  verifyConsensusKeyProof,
+} from '../../src/lib/keys/index.ts'
 import { encodeTransaction, signTransaction } from '../../src/lib/tx/index.ts'
 import { Application, parseGenesis } from '../../src/node/application/index.ts'
 import { MemoryStorage } from '../../src/node/storage/index.ts'
@@ -85,6 +92,46 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
     json<{ receipt: Receipt }>(await cli(['stake', 'remove', '1', '--json'])).receipt.status,
     'success',
   )
+  // registering another node proves possession of its consensus key: the proof is required with the
+  // key (usage error), a proof of another key is refused by the chain, the right one registers it
+  const ownProof = json<{ consensus: { publicKey: string }; consensusKeyProof: string }>(
+    await runFleek(['keys', 'show', '--consensus-key-proof', '--json'], { env }),
+  )
+  assert.ok(
+    verifyConsensusKeyProof(
+      Buffer.from(ownProof.consensus.publicKey, 'hex'),
+      Buffer.from(ownProof.consensusKeyProof, 'hex'),
+    ),
+  )
+  const other = hex(derivePublicKey(generateKey('node')))
+  const otherConsensus = generateKey('consensus')
+  const register = [
+    'stake',
+    'add',
+    '5',
+    '--node',
+    other,
+    '--consensus-key',
+    hex(derivePublicKey(otherConsensus)),
+  ]
+  const noProof = await cli([...register, '--json'])
+  assert.equal(noProof.code, 2)
+  assert.match(noProof.stdout + noProof.stderr, /--consensus-key needs --consensus-key-proof/)
+  const wrongProof = await cli([...register, '--consensus-key-proof', ownProof.consensusKeyProof, '--json'])
+  assert.equal(wrongProof.code, 10)
+  assert.equal(
+    (JSON.parse(wrongProof.stdout) as { error: { receipt: Receipt } }).error.receipt.reason,
+    'INVALID_CONSENSUS_KEY_PROOF',
+  )
+  const registered = await cli([
+    ...register,
+    '--consensus-key-proof',
+    hex(proveConsensusKey(otherConsensus)),
+    '--json',
+  ])
+  assert.equal(registered.code, 0, registered.stderr)
+  const otherInfo = json<{ consensusKey: string }>(await cli(['node', 'info', other, '--json']))
+  assert.equal(otherInfo.consensusKey, hex(derivePublicKey(otherConsensus)))
   // a lock for a boost, then an unstake is refused while it holds
   assert.equal(
     json<{ receipt: Receipt }>(await cli(['stake', 'lock', '3', '--json'])).receipt.status,
