@@ -17,6 +17,8 @@ import { join } from 'node:path'
 import { base58btc } from 'multiformats/bases/base58'
 import { Registry } from 'prom-client'
 
+import { createDeadline } from '../lib/abort.ts'
+import { hash } from '../lib/b3/index.ts'
 import { toHex } from '../lib/bytes.ts'
 import { FleekError, fromSystemError } from '../lib/errors.ts'
 import { writeFileAtomic } from '../lib/fs/atomic-write.ts'
@@ -173,6 +175,8 @@ const epochOf = (err: unknown): number | undefined => {
 const MAX_EARLY_MESSAGES = 10_000
 const MAX_EARLY_BYTES = 64 * 1024 * 1024
 const MAX_CHAIN_ANSWER = 64
+/** The whole checkpoint restore at start (checkpoints, snapshot, import). */
+const RESTORE_TIMEOUT_MS = 120_000
 
 /**
  * Sync mode checkpoint, at start: when a peer proves (a chain of committee-signed checkpoints from
@@ -215,7 +219,7 @@ async function restoreFromCheckpoint(deps: {
   for (const peer of latest.peers) {
     let bytes: Uint8Array
     try {
-      bytes = (await fetchSnapshot(sync, [peer], last.epoch, signal)).bytes
+      bytes = (await fetchSnapshot(sync, [peer], last, signal, onBad)).bytes
     } catch (err) {
       if (signal.aborted) throw err
       lastErr = err
@@ -460,6 +464,8 @@ export class FleekNode {
     let restored: RestoredCheckpoint | undefined
     if (config.sync.mode === 'checkpoint') {
       try {
+        // Bounded: past the deadline the node starts and follows the parcels instead.
+        const deadline = createDeadline(RESTORE_TIMEOUT_MS, abort.signal)
         restored = await restoreFromCheckpoint({
           app,
           storage,
@@ -468,8 +474,8 @@ export class FleekNode {
           nodeKey: nodePublic,
           offenders,
           logger,
-          signal: abort.signal,
-        })
+          signal: deadline.signal,
+        }).finally(() => deadline.clear())
       } catch (err) {
         if (abort.signal.aborted) throw err
         logger.warn({ err: (err as Error).message }, 'checkpoint sync failed; following the parcels instead')
@@ -728,11 +734,10 @@ export class FleekNode {
       .filter((k) => k !== me)
     const peer = members[Math.floor(Math.random() * members.length)]
     if (peer === undefined) return
-    const bytes = await this.#network.requestSync(
-      peer,
-      encodeParcelRequest(new Uint8Array(32)),
-      AbortSignal.any([this.#abort.signal, AbortSignal.timeout(10_000)]),
-    )
+    const deadline = createDeadline(10_000, this.#abort.signal)
+    const bytes = await this.#network
+      .requestSync(peer, encodeParcelRequest(new Uint8Array(32)), deadline.signal)
+      .finally(() => deadline.clear())
     const certified = decodeCertifiedParcel(bytes)
     await this.#follower.handleMessage(
       encodeParcelMessage({ kind: 'parcel', parcel: certified.parcel }),
@@ -861,8 +866,9 @@ export class FleekNode {
     stateRoot: Uint8Array
     parcel: Uint8Array
   }): void {
+    const snapshot = exportSnapshot(this.#storage)
     try {
-      this.#snapshots.save(ended.epoch, exportSnapshot(this.#storage))
+      this.#snapshots.save(ended.epoch, snapshot)
     } catch (err) {
       this.#logger.warn({ err, epoch: ended.epoch }, 'could not save the state snapshot')
     }
@@ -870,7 +876,12 @@ export class FleekNode {
     if (!(this.app.committee(ended.epoch)?.members.some((m) => toHex(m) === me) ?? false)) return
     const next = committeeConsensusKeys(this.app, ended.epoch + 1)
     if (next === undefined) return
-    const vote = signCheckpoint(this.#consensusKey, { ...ended, nextCommittee: computeCommitteeDigest(next) })
+    const vote = signCheckpoint(this.#consensusKey, {
+      ...ended,
+      nextCommittee: computeCommitteeDigest(next),
+      snapshotBytes: snapshot.length,
+      snapshotHash: hash(snapshot),
+    })
     const checkpoint = this.#checkpoints.addVote(vote)
     if (checkpoint !== undefined) this.#logCheckpoint(checkpoint)
     void this.#network

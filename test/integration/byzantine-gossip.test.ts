@@ -64,6 +64,8 @@ const checkpointMessage = (stateRootFill: number): CheckpointMessage =>
     parcel: new Uint8Array(32).fill(9),
     index: 12,
     nextCommittee: new Uint8Array(32).fill(5),
+    snapshotBytes: 1234,
+    snapshotHash: new Uint8Array(32).fill(3),
   }) as CheckpointMessage
 
 describe('byzantine member: parcels and checkpoints over gossip', () => {

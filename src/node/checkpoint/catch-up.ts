@@ -4,8 +4,10 @@
  * epoch in chunks (from the peers that had that checkpoint, one after the other on failure). The
  * caller imports the snapshot (verified against the checkpoint's state root) and follows the parcels.
  */
-import { toHex } from '../../lib/bytes.ts'
-import { FleekError } from '../../lib/errors.ts'
+import { createDeadline } from '../../lib/abort.ts'
+import { createHasher } from '../../lib/b3/index.ts'
+import { equalBytes, toHex } from '../../lib/bytes.ts'
+import { FleekError, isFleekError } from '../../lib/errors.ts'
 import { computeCheckpointDigest } from './checkpoint.ts'
 import type { Logger } from '../logger.ts'
 import {
@@ -138,54 +140,69 @@ async function fetchChain(
   }
 }
 
-/** The snapshot of `epoch`, fetched in chunks from the first of `peers` that serves it whole. */
+/**
+ * The snapshot of a checkpoint, fetched in chunks from the first of `peers` that serves it whole: the
+ * announced size must be the signed one and the bytes must hash to the signed hash (a peer that sends
+ * otherwise is reported through `onBadPeer`).
+ */
 export async function fetchSnapshot(
   deps: CatchUpDeps,
   peers: readonly string[],
-  epoch: number,
+  checkpoint: { epoch: number; snapshotBytes: number; snapshotHash: Uint8Array },
   signal: AbortSignal,
+  onBadPeer?: (peer: string, reason: string) => void,
 ): Promise<{ bytes: Uint8Array; peer: string }> {
+  const { epoch, snapshotBytes: total } = checkpoint
+  if (total > MAX_SNAPSHOT_BYTES)
+    throw new FleekError('REJECTED', `the snapshot of ${total} bytes is over the limit`)
   let last: unknown
   for (const peer of peers) {
     try {
       const chunks: Uint8Array[] = []
+      const hasher = createHasher()
       let offset = 0
-      let total: number | undefined
       do {
         const chunk = decodeSnapshotChunk(
           await request(deps, peer, encodeCheckpointSyncRequest({ kind: 'snapshot', epoch, offset }), signal),
         )
-        if (total === undefined) {
-          if (chunk.total > MAX_SNAPSHOT_BYTES)
-            throw new FleekError('REJECTED', `the snapshot of ${chunk.total} bytes is over the limit`)
-          total = chunk.total
-        } else if (chunk.total !== total) throw new FleekError('INVALID_INPUT', 'the snapshot size changed')
+        if (chunk.total !== total)
+          throw new FleekError(
+            'INTEGRITY',
+            `the peer announces a snapshot of ${chunk.total} bytes; the checkpoint signed ${total}`,
+          )
         if (chunk.bytes.length === 0 && offset < total)
           throw new FleekError('INVALID_INPUT', 'the peer sent an empty snapshot chunk')
         if (offset + chunk.bytes.length > total)
           throw new FleekError('INVALID_INPUT', 'the peer sent more snapshot bytes than it announced')
         chunks.push(chunk.bytes)
+        hasher.update(chunk.bytes)
         offset += chunk.bytes.length
       } while (offset < total)
+      if (!equalBytes(hasher.digest(), checkpoint.snapshotHash))
+        throw new FleekError('INTEGRITY', `the snapshot of epoch ${epoch} does not hash to the signed one`)
       return { bytes: Buffer.concat(chunks), peer }
     } catch (err) {
       last = err
       if (signal.aborted) break
+      if (isFleekError(err, 'INTEGRITY') || isFleekError(err, 'INVALID_INPUT'))
+        onBadPeer?.(peer, (err as Error).message)
       deps.logger.debug({ peer, epoch, err: (err as Error).message }, 'snapshot fetch failed')
     }
   }
   throw last ?? new FleekError('UNAVAILABLE', `no peer serves the snapshot of epoch ${epoch}`)
 }
 
-function request(
+/** One request, bounded by `requestTimeoutMs`. */
+async function request(
   deps: CatchUpDeps,
   peer: string,
   bytes: Uint8Array,
   signal: AbortSignal,
 ): Promise<Uint8Array> {
-  return deps.request(
-    peer,
-    bytes,
-    AbortSignal.any([signal, AbortSignal.timeout(deps.requestTimeoutMs ?? 5000)]),
-  )
+  const deadline = createDeadline(deps.requestTimeoutMs ?? 5000, signal)
+  try {
+    return await deps.request(peer, bytes, deadline.signal)
+  } finally {
+    deadline.clear()
+  }
 }

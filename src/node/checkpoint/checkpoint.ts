@@ -8,7 +8,9 @@
  * Additions to {epoch, height, stateRoot}: `parcel` and `index` (the epoch-changing block's parcel
  * digest and sub-DAG index) let the late node link the next parcels without trusting whoever sent the
  * snapshot; `nextCommittee` (the digest of the next committee's consensus keys) chains checkpoints, so
- * that a node that knows only an old committee verifies each later one in turn (a light client's walk).
+ * that a node that knows only an old committee verifies each later one in turn (a light client's walk);
+ * `snapshotBytes` and `snapshotHash` pin the exact snapshot bytes, so a peer can neither announce a
+ * false size nor send a re-encoding that hashes to the same state root.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 
@@ -41,6 +43,10 @@ export interface CheckpointMessage {
   index: number
   /** computeCommitteeDigest of the next epoch's committee (consensus keys, committee order). */
   nextCommittee: Uint8Array
+  /** Size of the state snapshot at that block (exportSnapshot's bytes: deterministic). */
+  snapshotBytes: number
+  /** BLAKE3 of those bytes: a late node checks what a peer sends before decoding any of it. */
+  snapshotHash: Uint8Array
 }
 
 /** One member's signature of a checkpoint message. */
@@ -161,7 +167,18 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const value = decodeCanonical(bytes, 'checkpoint')
   checkKeys(
     value,
-    ['epoch', 'height', 'index', 'nextCommittee', 'parcel', 'signature', 'signers', 'stateRoot'],
+    [
+      'epoch',
+      'height',
+      'index',
+      'nextCommittee',
+      'parcel',
+      'signature',
+      'signers',
+      'snapshotBytes',
+      'snapshotHash',
+      'stateRoot',
+    ],
     'checkpoint',
   )
   return {
@@ -179,7 +196,18 @@ export function decodeCheckpointVote(bytes: Uint8Array): CheckpointVote {
   const value = decodeCanonical(bytes, 'checkpoint vote')
   checkKeys(
     value,
-    ['epoch', 'height', 'index', 'nextCommittee', 'parcel', 'signature', 'signer', 'stateRoot'],
+    [
+      'epoch',
+      'height',
+      'index',
+      'nextCommittee',
+      'parcel',
+      'signature',
+      'signer',
+      'snapshotBytes',
+      'snapshotHash',
+      'stateRoot',
+    ],
     'checkpoint vote',
   )
   return {
@@ -242,6 +270,8 @@ function messageValue(m: CheckpointMessage): CheckpointMessage {
     parcel: m.parcel,
     index: m.index,
     nextCommittee: m.nextCommittee,
+    snapshotBytes: m.snapshotBytes,
+    snapshotHash: m.snapshotHash,
   }
 }
 
@@ -253,6 +283,8 @@ function readMessage(value: Record<string, unknown>, what: string): CheckpointMe
     parcel: checkBytes(value.parcel, 32, what, 'parcel'),
     index: checkUint(value.index, what, 'index'),
     nextCommittee: checkBytes(value.nextCommittee, 32, what, 'nextCommittee'),
+    snapshotBytes: checkUint(value.snapshotBytes, what, 'snapshotBytes'),
+    snapshotHash: checkBytes(value.snapshotHash, 32, what, 'snapshotHash'),
   }
 }
 

@@ -10,6 +10,7 @@ import type { KeyObject } from 'node:crypto'
 
 import * as dagCbor from '@ipld/dag-cbor'
 
+import { createDeadline } from '../../lib/abort.ts'
 import { FleekError, isFleekError } from '../../lib/errors.ts'
 import {
   Bullshark,
@@ -595,15 +596,17 @@ export class NarwhalCore {
     const bytes = encodeConsensusRequest(request)
     for (let attempt = 0; attempt < this.#options.syncRetries && !this.#closed; attempt++) {
       const peer = peers[attempt % peers.length]
+      const deadline = createDeadline(this.#options.syncTimeoutMs, this.#abort.signal)
       try {
-        const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.syncTimeoutMs)])
-        const answer = await this.#network.request(peer, bytes, signal)
+        const answer = await this.#network.request(peer, bytes, deadline.signal)
         const response = decodeConsensusResponse(this.#ctx, answer)
         const count =
           response.type === 'certificates' ? response.certificates.length : response.batches.length
         if (count > 0) return response
       } catch (err) {
         this.#log.debug({ peer, attempt, err: describe(err) }, 'sync request failed')
+      } finally {
+        deadline.clear()
       }
     }
     return undefined

@@ -36,6 +36,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 
+import { createDeadline } from '../../lib/abort.ts'
 import { FleekError, isFleekError } from '../../lib/errors.ts'
 import type { ConsensusNetwork } from '../consensus/interface.ts'
 import { FrameError, FrameKind, FrameReader, encodeFrame } from './frame.ts'
@@ -806,7 +807,7 @@ export class Network implements ConsensusNetwork {
         openStream: async (signal) => {
           if (this.#libp2p.getConnections(peerId).length === 0) throw new Error('not connected')
           return this.#libp2p.dialProtocol(peerId, protocol, {
-            signal: AbortSignal.any([signal, AbortSignal.timeout(this.#options.dialTimeoutMs)]),
+            signal: createDeadline(this.#options.dialTimeoutMs, signal).signal,
           })
         },
         isConnected: () => this.#libp2p.getConnections(peerId).length > 0,
@@ -955,11 +956,9 @@ export class Network implements ConsensusNetwork {
 
   // ——— helpers ———
 
-  /** The network's signal joined with the caller's and a timeout. */
+  /** The network's signal joined with the caller's and a timeout (whose timer lets go when it fires). */
   #joinSignals(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-    const signals = [this.#controller.signal, AbortSignal.timeout(timeoutMs)]
-    if (signal !== undefined) signals.push(signal)
-    return AbortSignal.any(signals)
+    return createDeadline(timeoutMs, this.#controller.signal, signal).signal
   }
 
   async #mergeQuietly(peer: PeerKey, data: Parameters<Libp2p['peerStore']['merge']>[1]): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 
+import { createDeadline } from '../../lib/abort.ts'
 import type { NetworkLogger } from './interface.ts'
 
 export interface OutboxDeps {
@@ -65,8 +66,8 @@ export class Outbox {
       while (this.#queue.length > 0 && !this.#deps.signal.aborted) {
         if (!this.#deps.isConnected()) {
           // The committee connection manager is (re)dialing: hold the frames a while rather than lose them.
-          const signal = AbortSignal.any([this.#deps.signal, AbortSignal.timeout(this.#deps.holdMs)])
-          await this.#deps.waitForConnection(signal)
+          const hold = createDeadline(this.#deps.holdMs, this.#deps.signal)
+          await this.#deps.waitForConnection(hold.signal).finally(() => hold.clear())
           if (!this.#deps.isConnected()) {
             this.#deps.logger.debug(
               { droppedFrames: this.#queue.length },
@@ -85,9 +86,8 @@ export class Outbox {
           this.#queuedBytes -= frame.length
           failures = 0
           if (!accepted) {
-            await stream.onDrain({
-              signal: AbortSignal.any([this.#deps.signal, AbortSignal.timeout(this.#deps.sendTimeoutMs)]),
-            })
+            const drain = createDeadline(this.#deps.sendTimeoutMs, this.#deps.signal)
+            await stream.onDrain({ signal: drain.signal }).finally(() => drain.clear())
           }
         } catch (err) {
           if (stream !== undefined) this.#dropStream(stream, err)

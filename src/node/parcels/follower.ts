@@ -22,6 +22,7 @@
  * that write makes the next start execute the same parcel again: `execute` must skip a block already
  * executed (the node's executor does, by its (epoch, index) sequence).
  */
+import { createDeadline } from '../../lib/abort.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { computeQuorum } from '../application/index.ts'
 import {
@@ -542,15 +543,17 @@ export class ParcelFollower {
   ): Promise<CertifiedParcel | undefined> {
     const hex = toHex(digest)
     for (let attempt = 0; attempt <= this.#options.fetchRetries && !signal.aborted; attempt++) {
+      const limit = createDeadline(this.#options.fetchTimeoutMs, signal)
       try {
-        const limit = AbortSignal.any([signal, AbortSignal.timeout(this.#options.fetchTimeoutMs)])
-        const bytes = await this.#deps.fetch(digest, limit, hints)
+        const bytes = await this.#deps.fetch(digest, limit.signal, hints)
         const got = decodeCertifiedParcel(bytes)
         if (toHex(computeParcelDigest(got.parcel)) !== hex)
           throw new FleekError('INTEGRITY', 'the fetched parcel has another digest')
         return got
       } catch (err) {
         this.#logger.debug({ err: (err as Error).message, digest: hex, attempt }, 'parcel fetch failed')
+      } finally {
+        limit.clear()
       }
     }
     this.#logger.warn({ digest: hex }, 'could not fetch a missing parcel')

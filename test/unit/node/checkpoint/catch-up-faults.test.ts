@@ -34,6 +34,8 @@ function linkOf(epoch: number): ChainedCheckpoint {
     parcel: new Uint8Array(32),
     index: 0,
     nextCommittee: computeCommitteeDigest([key.publicKey]),
+    snapshotBytes: 1234,
+    snapshotHash: new Uint8Array(32).fill(3),
   })
   return { checkpoint: { ...rest, signers: Uint8Array.of(1) }, nextCommittee: [key.publicKey] }
 }

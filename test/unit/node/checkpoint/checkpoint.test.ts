@@ -33,6 +33,8 @@ const message: CheckpointMessage = {
   parcel: new Uint8Array(32).fill(9),
   index: 41,
   nextCommittee: new Uint8Array(32).fill(5),
+  snapshotBytes: 1234,
+  snapshotHash: new Uint8Array(32).fill(3),
 }
 const votes = keys.slice(0, 4).map((k) => signCheckpoint(k, message))
 const code = (c: string) => (e: unknown) => isFleekError(e, c as 'INTEGRITY')

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test'
 
 import * as dagCbor from '@ipld/dag-cbor'
 
+import { hash } from '../../../../src/lib/b3/index.ts'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import { derivePublicKey } from '../../../../src/lib/keys/index.ts'
 import { Application } from '../../../../src/node/application/index.ts'
@@ -175,6 +176,7 @@ describe('state snapshots', () => {
       const secret = new Uint8Array(32).fill(i + 11)
       return { secret, publicKey: derivePublicKey({ kind: 'consensus', secret }) }
     })
+    const snapshot = exportSnapshot(full.storage)
     const message = {
       epoch: 0,
       height: last.result.height,
@@ -182,6 +184,8 @@ describe('state snapshots', () => {
       parcel: last.parcel.digest,
       index: 2,
       nextCommittee: computeCommitteeDigest([]),
+      snapshotBytes: snapshot.length,
+      snapshotHash: hash(snapshot),
     }
     const checkpoint = decodeCheckpoint(
       encodeCheckpoint(
@@ -191,7 +195,6 @@ describe('state snapshots', () => {
         ),
       ),
     )
-    const snapshot = exportSnapshot(full.storage)
 
     // The late node: verify, restore, then follow.
     verifyCheckpoint(

@@ -34,6 +34,8 @@ function linkOf(epoch: number): ChainedCheckpoint {
     parcel: new Uint8Array(32).fill(1),
     index: epoch,
     nextCommittee: computeCommitteeDigest(next),
+    snapshotBytes: 1234,
+    snapshotHash: new Uint8Array(32).fill(3),
   })
   // Built by hand (what aggregateCheckpoint makes of one vote) to spare a verification per link.
   const { signer: _signer, ...message } = vote

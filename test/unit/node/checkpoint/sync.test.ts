@@ -7,6 +7,7 @@ import { describe, test } from 'node:test'
 
 import * as dagCbor from '@ipld/dag-cbor'
 
+import { hash } from '../../../../src/lib/b3/index.ts'
 import { FleekError, isFleekError } from '../../../../src/lib/errors.ts'
 import { aggregateSignatures, derivePublicKey } from '../../../../src/lib/keys/index.ts'
 import {
@@ -56,6 +57,8 @@ function messageOf(epoch: number, next: readonly Key[]): CheckpointMessage {
     parcel: new Uint8Array(32).fill(epoch + 101),
     index: epoch * 10,
     nextCommittee: computeCommitteeDigest(publicKeys(next)),
+    snapshotBytes: 1234,
+    snapshotHash: new Uint8Array(32).fill(3),
   }
 }
 
@@ -402,13 +405,20 @@ describe('catching up from peers', () => {
     assert.deepEqual(bad, ['honest'])
   })
 
+  /** What a checkpoint of epoch 5 signs about its snapshot. */
+  const signedAs = (snapshot: Uint8Array) => ({
+    epoch: 5,
+    snapshotBytes: snapshot.length,
+    snapshotHash: hash(snapshot),
+  })
+
   test('a 2.5 MiB snapshot is reassembled from 1 MiB chunks', async () => {
     const snapshot = seededBytes(2.5 * SNAPSHOT_CHUNK_BYTES, 11)
     const asked: number[] = []
     const got = await fetchSnapshot(
       depsOf({ peer: snapshotPeer(5, snapshot, undefined, asked) }),
       ['peer'],
-      5,
+      signedAs(snapshot),
       AbortSignal.timeout(10_000),
     )
     assert.equal(got.peer, 'peer')
@@ -419,20 +429,20 @@ describe('catching up from peers', () => {
     const none = await fetchSnapshot(
       depsOf({ peer: snapshotPeer(5, new Uint8Array(0)) }),
       ['peer'],
-      5,
+      signedAs(new Uint8Array(0)),
       AbortSignal.timeout(10_000),
     )
     assert.equal(none.bytes.length, 0)
   })
 
-  test('a peer that changes the total, sends too much or an empty chunk is refused', async () => {
+  test('a peer that announces another size, changes it, sends too much, an empty chunk or other bytes is refused', async () => {
     const snapshot = seededBytes(2.5 * SNAPSHOT_CHUNK_BYTES, 12)
     const signal = AbortSignal.timeout(10_000)
     const cases: Array<[string, Serve, (e: unknown) => boolean]> = [
       [
         'total changes',
         snapshotPeer(5, snapshot, (c, offset) => (offset === 0 ? c : { ...c, total: c.total + 1 })),
-        code('INVALID_INPUT', /size changed/),
+        code('INTEGRITY', /the checkpoint signed/),
       ],
       [
         'more than announced',
@@ -447,15 +457,39 @@ describe('catching up from peers', () => {
         code('INVALID_INPUT', /empty snapshot chunk/),
       ],
       [
-        'over the limit',
+        'another size announced',
         snapshotPeer(5, snapshot, (c) => ({ ...c, total: 2 ** 31 })),
-        code('REJECTED', /over the limit/),
+        code('INTEGRITY', /announces a snapshot of 2147483648 bytes/),
+      ],
+      [
+        'other bytes of the same size',
+        snapshotPeer(5, snapshot, (c, offset) =>
+          offset === SNAPSHOT_CHUNK_BYTES ? { ...c, bytes: seededBytes(c.bytes.length, 99) } : c,
+        ),
+        code('INTEGRITY', /does not hash to the signed one/),
       ],
       ['not held', snapshotPeer(4, snapshot), code('NOT_FOUND')],
     ]
-    for (const [name, serve, check] of cases)
-      await assert.rejects(fetchSnapshot(depsOf({ peer: serve }), ['peer'], 5, signal), check, name)
-    await assert.rejects(fetchSnapshot(depsOf({}), [], 5, signal), code('UNAVAILABLE', /epoch 5/))
+    for (const [name, serve, check] of cases) {
+      const reported: string[] = []
+      await assert.rejects(
+        fetchSnapshot(depsOf({ peer: serve }), ['peer'], signedAs(snapshot), signal, (peer) =>
+          reported.push(peer),
+        ),
+        check,
+        name,
+      )
+      assert.deepEqual(reported, name === 'not held' ? [] : ['peer'], `${name}: reported`)
+    }
+    await assert.rejects(
+      fetchSnapshot(depsOf({}), [], signedAs(snapshot), signal),
+      code('UNAVAILABLE', /epoch 5/),
+    )
+    // A checkpoint that signs a snapshot over the limit is refused before any peer is asked.
+    await assert.rejects(
+      fetchSnapshot(depsOf({}), ['peer'], { ...signedAs(snapshot), snapshotBytes: 2 ** 31 }, signal),
+      code('REJECTED', /over the limit/),
+    )
   })
 
   test('the snapshot comes from the first peer that serves it whole', async () => {
@@ -472,7 +506,12 @@ describe('catching up from peers', () => {
       good: snapshotPeer(5, snapshot, undefined, goodAsked),
       unused: failingPeer,
     }
-    const got = await fetchSnapshot(depsOf(peers, 200), Object.keys(peers), 5, AbortSignal.timeout(10_000))
+    const got = await fetchSnapshot(
+      depsOf(peers, 200),
+      Object.keys(peers),
+      signedAs(snapshot),
+      AbortSignal.timeout(10_000),
+    )
     assert.equal(got.peer, 'good')
     assert.ok(Buffer.from(got.bytes).equals(snapshot))
     assert.deepEqual(goodAsked, [0, SNAPSHOT_CHUNK_BYTES, 2 * SNAPSHOT_CHUNK_BYTES])
@@ -491,7 +530,12 @@ describe('catching up from peers', () => {
       throw new FleekError('NOT_FOUND', 'not here')
     }
     await assert.rejects(
-      fetchSnapshot(depsOf({ first: abortingPeer, next }), ['first', 'next'], 5, controller.signal),
+      fetchSnapshot(
+        depsOf({ first: abortingPeer, next }),
+        ['first', 'next'],
+        signedAs(new Uint8Array(0)),
+        controller.signal,
+      ),
       code('UNAVAILABLE'),
     )
     assert.deepEqual(tried, ['first'])
