@@ -369,9 +369,10 @@ export class FleekNode {
     this.#checkpoints = new CheckpointCollector({
       storage: parts.storage,
       committeeKeys: (epoch) => committeeConsensusKeys(this.app, epoch),
-      onMisbehaviour: (peer, reason) => {
-        this.offenders.record(peer, 'checkpoint', reason)
-        this.#logger.warn({ peer, reason }, 'peer sent a bad checkpoint vote')
+      // Called while a gossiped vote is handled: thrown as INVALID_INPUT, it reaches the network, which
+      // records the offender (with this reason) and strikes it (forged votes cost a pairing each).
+      onMisbehaviour: (_peer, reason) => {
+        throw new FleekError('INVALID_INPUT', `checkpoint vote: ${reason}`)
       },
     })
     this.nodeKey = parts.nodeKey
@@ -625,6 +626,9 @@ export class FleekNode {
   #startConsensus(): void {
     const info = this.app.epochInfo()
     if (!this.isCommitteeMember) {
+      // Messages kept for this epoch's consensus have no use off the committee.
+      this.#early.splice(0)
+      this.#earlyBytes = 0
       this.#logger.info({ epoch: info.epoch }, 'not on the committee this epoch; forwarding transactions')
       return
     }
@@ -793,7 +797,13 @@ export class FleekNode {
   ): void {
     // A sub-DAG of an epoch that has ended (committed after the epoch-changing block) is not executed:
     // every member stops at the same block, and its transactions are resubmitted to the next epoch.
-    if (block.sequence.epoch !== this.app.epochInfo().epoch || this.app.hasExecuted(block.sequence)) return
+    if (block.sequence.epoch !== this.app.epochInfo().epoch) return
+    if (this.app.hasExecuted(block.sequence)) {
+      // A parcel of a block executed already: after a crash between the block and the producer's head
+      // write, the head catches up here (else this member's next parcels would link to an old one).
+      if (parcelDigest !== undefined) this.#advanceProducerHead(block.sequence, parcelDigest)
+      return
+    }
     let result: ExecuteBlockResult
     let produced: ProducedParcel | undefined
     try {
@@ -853,6 +863,15 @@ export class FleekNode {
       })
       this.#switchEpoch()
     }
+  }
+
+  #advanceProducerHead(sequence: BlockSequence, digest: Uint8Array): void {
+    const head = this.#producer.head()
+    const older =
+      head.index === undefined ||
+      head.epoch < sequence.epoch ||
+      (head.epoch === sequence.epoch && head.index < sequence.index)
+    if (older) this.#producer.resetHead({ digest, epoch: sequence.epoch, index: sequence.index })
   }
 
   /**
