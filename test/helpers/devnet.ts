@@ -104,14 +104,14 @@ export async function startDevnet(
   const up = ['devnet', 'up', '--base-port', '0', '--epoch-time', options.epochTime ?? '1h', '--json']
   if (options.nodes !== undefined) up.push('--nodes', String(options.nodes))
   if (options.committee !== undefined) up.push('--committee', String(options.committee))
-  let state = json<{ nodes: DevnetNodeInfo[] }>(await cli(up))
-  if (
+  const edits =
     options.logLevel !== undefined ||
     options.maxHeaderDelayMs !== undefined ||
     options.editConfig !== undefined
-  ) {
-    // `devnet up` writes the homes and starts the nodes at once: stop, edit the configs, start again.
-    json(await cli(['devnet', 'down', '--json']))
+  // With config edits, the homes are written first (--no-start), edited, and only then started: no node
+  // runs a moment with the defaults (a restart mid-epoch would disturb what the test watches).
+  let state = json<{ nodes: DevnetNodeInfo[] }>(await cli(edits ? [...up, '--no-start'] : up))
+  if (edits) {
     for (const node of state.nodes) {
       const path = join(node.home, 'config.toml')
       let text = readFileSync(path, 'utf8')

@@ -32,6 +32,11 @@ export default class DevnetUp extends FleekCommand<typeof DevnetUp> {
       max: 65000,
     }),
     timeout: Flags.integer({ summary: 'Seconds to wait for every node to answer.', default: 60, min: 1 }),
+    start: Flags.boolean({
+      summary: 'Start the nodes (--no-start only writes the homes: edit a config.toml, then run up again).',
+      default: true,
+      allowNo: true,
+    }),
   }
 
   async run(): Promise<DevnetState> {
@@ -58,7 +63,7 @@ export default class DevnetUp extends FleekCommand<typeof DevnetUp> {
     }
     const command = selfCommand()
     const started: Array<{ index: number; pid: number }> = []
-    for (const node of state.nodes) {
+    for (const node of this.flags.start ? state.nodes : []) {
       const alive = await fetch(`${node.rpcUrl}/health`, { signal: AbortSignal.timeout(1000) }).then(
         (r) => r.ok,
         () => false,
@@ -73,6 +78,8 @@ export default class DevnetUp extends FleekCommand<typeof DevnetUp> {
     )
     for (const node of state.nodes)
       this.log(`node ${node.index}  ${node.rpcUrl}  ${node.nodeId}${node.committee ? '  (committee)' : ''}`)
+    if (!this.flags.start)
+      this.notice(`Not started: run \`fleek devnet up --home ${this.home}\` to start the nodes`)
     return state
   }
 }
