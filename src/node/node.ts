@@ -175,6 +175,8 @@ const epochOf = (err: unknown): number | undefined => {
 const MAX_EARLY_MESSAGES = 10_000
 const MAX_EARLY_BYTES = 64 * 1024 * 1024
 const MAX_CHAIN_ANSWER = 64
+/** After an epoch change, how long the votes get before a missing checkpoint is fetched from peers. */
+const CHECKPOINT_BACKFILL_DELAY_MS = 5000
 /** The whole checkpoint restore at start (checkpoints, snapshot, import). */
 const RESTORE_TIMEOUT_MS = 120_000
 
@@ -593,6 +595,9 @@ export class FleekNode {
     })
     this.#follower.start(this.#abort.signal)
     this.#startHeadPoll()
+    // The checkpoint of the last epoch change, if this node was away when its votes went round.
+    const epoch = this.app.epochInfo().epoch
+    if (epoch > 0) this.#scheduleCheckpointBackfill(epoch - 1)
     // Restored from a checkpoint: ask for the parcels after it at once.
     if (this.#restored !== undefined && !this.isCommitteeMember) {
       this.#headPolling = true
@@ -885,6 +890,7 @@ export class FleekNode {
     stateRoot: Uint8Array
     parcel: Uint8Array
   }): void {
+    this.#scheduleCheckpointBackfill(ended.epoch)
     const snapshot = exportSnapshot(this.#storage)
     try {
       this.#snapshots.save(ended.epoch, snapshot)
@@ -906,6 +912,43 @@ export class FleekNode {
     void this.#network
       .publish(CHECKPOINT_TOPIC, encodeCheckpointVote(vote))
       .catch((err: unknown) => this.#logger.warn({ err }, 'could not publish a checkpoint vote'))
+  }
+
+  /**
+   * A checkpoint whose votes this node missed (down or restarting at the epoch change, or replaying
+   * blocks long after) is fetched from peers a little later, verified against the committee that signed
+   * it, and stored: so that this node can serve an unbroken chain to late nodes in turn.
+   */
+  #scheduleCheckpointBackfill(epoch: number): void {
+    const timer = setTimeout(() => {
+      if (this.#abort.signal.aborted || this.#checkpoints.get(epoch) !== undefined) return
+      const committee = committeeConsensusKeys(this.app, epoch)
+      if (committee === undefined) return
+      const me = toHex(this.nodeKey)
+      const peers = [
+        ...new Set([
+          ...(this.app.committee(epoch)?.members ?? []).map(toHex),
+          ...this.app.epochInfo().committee.map(toHex),
+        ]),
+      ].filter((k) => k !== me)
+      const sync = {
+        request: (peer: string, bytes: Uint8Array, signal: AbortSignal) =>
+          this.#network.requestSync(peer, bytes, signal),
+        logger: this.#logger,
+      }
+      void fetchLatestCheckpoint(sync, peers, { epoch, committee }, this.#abort.signal, (peer, reason) =>
+        this.offenders.record(peer, 'checkpoint', reason),
+      )
+        .then((latest) => {
+          for (const { checkpoint } of latest?.chain ?? [])
+            if (this.#checkpoints.get(checkpoint.epoch) === undefined) this.#checkpoints.save(checkpoint)
+          if (latest !== undefined) this.#logger.debug({ epoch }, 'missed checkpoint fetched')
+        })
+        .catch((err: unknown) =>
+          this.#logger.debug({ epoch, err: (err as Error).message }, 'checkpoint backfill failed'),
+        )
+    }, CHECKPOINT_BACKFILL_DELAY_MS)
+    timer.unref()
   }
 
   #logCheckpoint(checkpoint: Checkpoint): void {

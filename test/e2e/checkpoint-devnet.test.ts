@@ -104,6 +104,14 @@ test('an edge node down for two epochs catches up: by full replay, then through 
     assert.equal(late.sync.restored, undefined, 'full mode restores no checkpoint')
     // It replayed: it holds the first block, identical to a member's.
     assert.deepEqual(await getBlock(urls[LATE], 1), await getBlock(urls[0], 1))
+    // It was away when the committee's votes for those checkpoints went round: it fetches them after,
+    // so that it can serve the chain of checkpoints to late nodes in turn.
+    for (let epoch = from; epoch < from + 2; epoch++)
+      await waitUntil(`node ${LATE} to hold the checkpoint of epoch ${epoch}`, 20_000, async () =>
+        (await rpc<{ epoch: number }>(urls[LATE], 'flk_get_checkpoint', [epoch])).epoch === epoch
+          ? true
+          : undefined,
+      )
     t.diagnostic(`full replay after epochs ${from}..${late.epoch}: caught up in ${ms} ms`)
   })
 
