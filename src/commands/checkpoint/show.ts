@@ -10,6 +10,8 @@ interface CheckpointJson {
   stateRoot: string
   parcel: string
   nextCommittee: string
+  snapshotBytes: number
+  snapshotHash: string
   signers: number[]
   signature: string
 }
@@ -35,6 +37,7 @@ export default class CheckpointShow extends FleekCommand<typeof CheckpointShow> 
     this.log(`checkpoint of epoch ${c.epoch}: height ${c.height}, state root ${c.stateRoot}`)
     this.log(`  signed by committee members ${c.signers.join(', ')} (aggregate BLS signature)`)
     this.log(`  parcel ${c.parcel}`)
+    this.log(`  state snapshot ${c.snapshotBytes} bytes, BLAKE3 ${c.snapshotHash}`)
     return c
   }
 }

@@ -75,6 +75,8 @@ export function createRpcMethods(node: FleekNode): RpcMethods {
           stateRoot: hex(c.stateRoot),
           parcel: hex(c.parcel),
           nextCommittee: hex(c.nextCommittee),
+          snapshotBytes: c.snapshotBytes,
+          snapshotHash: hex(c.snapshotHash),
           signers: [...c.signers].flatMap((byte, i) =>
             [0, 1, 2, 3, 4, 5, 6, 7].filter((b) => (byte & (1 << b)) !== 0).map((b) => i * 8 + b),
           ),
