@@ -155,6 +155,18 @@ export function verifyCheckpoint(checkpoint: Checkpoint, committee: readonly Uin
 
 // ---- encoding ----
 
+/** The fields of the signed message, on the wire beside a checkpoint's or a vote's own. */
+const MESSAGE_FIELDS = [
+  'epoch',
+  'height',
+  'index',
+  'nextCommittee',
+  'parcel',
+  'snapshotBytes',
+  'snapshotHash',
+  'stateRoot',
+] as const
+
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   return dagCbor.encode({
     ...messageValue(checkpoint),
@@ -165,22 +177,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
 
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const value = decodeCanonical(bytes, 'checkpoint')
-  checkKeys(
-    value,
-    [
-      'epoch',
-      'height',
-      'index',
-      'nextCommittee',
-      'parcel',
-      'signature',
-      'signers',
-      'snapshotBytes',
-      'snapshotHash',
-      'stateRoot',
-    ],
-    'checkpoint',
-  )
+  checkKeys(value, [...MESSAGE_FIELDS, 'signature', 'signers'], 'checkpoint')
   return {
     ...readMessage(value, 'checkpoint'),
     signers: checkBytes(value.signers, undefined, 'checkpoint', 'signers'),
@@ -194,22 +191,7 @@ export function encodeCheckpointVote(vote: CheckpointVote): Uint8Array {
 
 export function decodeCheckpointVote(bytes: Uint8Array): CheckpointVote {
   const value = decodeCanonical(bytes, 'checkpoint vote')
-  checkKeys(
-    value,
-    [
-      'epoch',
-      'height',
-      'index',
-      'nextCommittee',
-      'parcel',
-      'signature',
-      'signer',
-      'snapshotBytes',
-      'snapshotHash',
-      'stateRoot',
-    ],
-    'checkpoint vote',
-  )
+  checkKeys(value, [...MESSAGE_FIELDS, 'signature', 'signer'], 'checkpoint vote')
   return {
     ...readMessage(value, 'checkpoint vote'),
     signer: checkBytes(value.signer, 48, 'checkpoint vote', 'signer'),
@@ -303,7 +285,8 @@ function decodeCanonical(bytes: Uint8Array, what: string): Record<string, unknow
   return value as Record<string, unknown>
 }
 
-function checkKeys(value: Record<string, unknown>, expected: readonly string[], what: string): void {
+function checkKeys(value: Record<string, unknown>, wanted: readonly string[], what: string): void {
+  const expected = [...wanted].sort()
   const keys = Object.keys(value).sort()
   if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
     throw new FleekError('INVALID_INPUT', `the ${what} must have exactly the fields ${expected.join(', ')}`)
