@@ -43,6 +43,10 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   const second = await runFleek(['node', 'run', '--no-dashboard', '--rpc-port', '0'], { env })
   assert.equal(second.code, 4)
   assert.match(second.stderr, /already running on .* \(pid \d+\)/)
+  const badSync = await runFleek(['node', 'run', '--no-dashboard', '--sync', 'sideways'], { env })
+  assert.equal(badSync.code, 2)
+  assert.match(badSync.stderr, /sideways/)
+  assert.equal(badSync.stderr.trim().split('\n').length, 1, badSync.stderr)
   const found = json<{ rpcUrl: string }>(await runFleek(['node', 'status', '--json'], { env }))
   assert.equal(found.rpcUrl, node.rpcUrl)
 
@@ -52,6 +56,12 @@ test('a single node: client commands, refusals, kill -9 under load, restart and 
   )
   assert.equal(status.isCommitteeMember, true)
   assert.deepEqual(status.committee, [status.nodeId])
+  // Alone on its network: nothing to catch up from, no checkpoint restored.
+  const sync = json<{ sync: { mode: string; restored?: unknown } }>(
+    await cli(['node', 'status', '--json']),
+  ).sync
+  assert.equal(sync.mode, 'checkpoint')
+  assert.equal(sync.restored, undefined)
   const epoch = json<{ epoch: number; phase: string }>(await cli(['epoch', 'show', '--json']))
   assert.equal(epoch.epoch, 0)
   assert.equal(epoch.phase, 'running')

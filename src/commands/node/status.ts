@@ -21,6 +21,11 @@ export default class NodeStatusCommand extends FleekCommand<typeof NodeStatusCom
     this.log(`epoch      ${s.epoch} (ends in ${left}s)`)
     this.log(`committee  ${s.committee.length} member(s)${s.isCommitteeMember ? ', this node included' : ''}`)
     this.log(`peers      ${s.peers}`)
+    const { mode, checkpoint, restored } = s.sync
+    this.log(
+      `sync       ${mode}${checkpoint ? `; latest checkpoint: epoch ${checkpoint.epoch} at height ${checkpoint.height}` : ''}` +
+        `${restored ? `; restored epoch ${restored.epoch}'s at start (${restored.durationMs} ms)` : ''}`,
+    )
     this.log(`tx/s       ${s.txPerSecond.toFixed(1)}`)
     return s
   }
