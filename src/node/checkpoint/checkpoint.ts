@@ -16,6 +16,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 
 import { deriveKey } from '../../lib/b3/index.ts'
 import { FleekError } from '../../lib/errors.ts'
+import { checkFields, decodeDagCborMap, readBytes, readUint } from '../../lib/strict-cbor.ts'
 import {
   aggregatePublicKeys,
   aggregateSignatures,
@@ -176,12 +177,12 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  const value = decodeCanonical(bytes, 'checkpoint')
-  checkKeys(value, [...MESSAGE_FIELDS, 'signature', 'signers'], 'checkpoint')
+  const value = decodeDagCborMap(bytes, 'checkpoint')
+  checkFields(value, [...MESSAGE_FIELDS, 'signature', 'signers'], 'checkpoint')
   return {
     ...readMessage(value, 'checkpoint'),
-    signers: checkBytes(value.signers, undefined, 'checkpoint', 'signers'),
-    signature: checkBytes(value.signature, 96, 'checkpoint', 'signature'),
+    signers: readBytes(value.signers, undefined, 'checkpoint', 'signers'),
+    signature: readBytes(value.signature, 96, 'checkpoint', 'signature'),
   }
 }
 
@@ -190,12 +191,12 @@ export function encodeCheckpointVote(vote: CheckpointVote): Uint8Array {
 }
 
 export function decodeCheckpointVote(bytes: Uint8Array): CheckpointVote {
-  const value = decodeCanonical(bytes, 'checkpoint vote')
-  checkKeys(value, [...MESSAGE_FIELDS, 'signature', 'signer'], 'checkpoint vote')
+  const value = decodeDagCborMap(bytes, 'checkpoint vote')
+  checkFields(value, [...MESSAGE_FIELDS, 'signature', 'signer'], 'checkpoint vote')
   return {
     ...readMessage(value, 'checkpoint vote'),
-    signer: checkBytes(value.signer, 48, 'checkpoint vote', 'signer'),
-    signature: checkBytes(value.signature, 96, 'checkpoint vote', 'signature'),
+    signer: readBytes(value.signer, 48, 'checkpoint vote', 'signer'),
+    signature: readBytes(value.signature, 96, 'checkpoint vote', 'signature'),
   }
 }
 
@@ -259,49 +260,15 @@ function messageValue(m: CheckpointMessage): CheckpointMessage {
 
 function readMessage(value: Record<string, unknown>, what: string): CheckpointMessage {
   return {
-    epoch: checkUint(value.epoch, what, 'epoch'),
-    height: checkUint(value.height, what, 'height'),
-    stateRoot: checkBytes(value.stateRoot, 32, what, 'stateRoot'),
-    parcel: checkBytes(value.parcel, 32, what, 'parcel'),
-    index: checkUint(value.index, what, 'index'),
-    nextCommittee: checkBytes(value.nextCommittee, 32, what, 'nextCommittee'),
-    snapshotBytes: checkUint(value.snapshotBytes, what, 'snapshotBytes'),
-    snapshotHash: checkBytes(value.snapshotHash, 32, what, 'snapshotHash'),
+    epoch: readUint(value.epoch, what, 'epoch'),
+    height: readUint(value.height, what, 'height'),
+    stateRoot: readBytes(value.stateRoot, 32, what, 'stateRoot'),
+    parcel: readBytes(value.parcel, 32, what, 'parcel'),
+    index: readUint(value.index, what, 'index'),
+    nextCommittee: readBytes(value.nextCommittee, 32, what, 'nextCommittee'),
+    snapshotBytes: readUint(value.snapshotBytes, what, 'snapshotBytes'),
+    snapshotHash: readBytes(value.snapshotHash, 32, what, 'snapshotHash'),
   }
-}
-
-function decodeCanonical(bytes: Uint8Array, what: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new FleekError('INVALID_INPUT', `the ${what} is not valid DAG-CBOR`, { cause: err })
-  }
-  const again = dagCbor.encode(value)
-  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i]))
-    throw new FleekError('INVALID_INPUT', `the ${what} is not canonically encoded`)
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-    throw new FleekError('INVALID_INPUT', `the ${what} is not a map`)
-  return value as Record<string, unknown>
-}
-
-function checkKeys(value: Record<string, unknown>, wanted: readonly string[], what: string): void {
-  const expected = [...wanted].sort()
-  const keys = Object.keys(value).sort()
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
-    throw new FleekError('INVALID_INPUT', `the ${what} must have exactly the fields ${expected.join(', ')}`)
-}
-
-function checkUint(value: unknown, what: string, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new FleekError('INVALID_INPUT', `the ${what}'s ${field} must be a non-negative integer`)
-  return value
-}
-
-function checkBytes(value: unknown, length: number | undefined, what: string, field: string): Uint8Array {
-  if (!(value instanceof Uint8Array) || (length !== undefined && value.length !== length))
-    throw new FleekError('INVALID_INPUT', `the ${what}'s ${field} must be ${length ?? 'some'} bytes`)
-  return value
 }
 
 function hex(b: Uint8Array): string {

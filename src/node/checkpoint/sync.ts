@@ -14,6 +14,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 
 import { equalBytes, toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
+import { decodeDagCborMap, readUint } from '../../lib/strict-cbor.ts'
 import {
   type Checkpoint,
   computeCheckpointDigest,
@@ -48,20 +49,16 @@ export function encodeCheckpointSyncRequest(request: CheckpointSyncRequest): Uin
 
 /** The request, or undefined when the bytes are some other sync request (a parcel's). INVALID_INPUT when malformed. */
 export function decodeCheckpointSyncRequest(bytes: Uint8Array): CheckpointSyncRequest | undefined {
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new FleekError('INVALID_INPUT', 'the sync request is not valid DAG-CBOR', { cause: err })
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-    throw new FleekError('INVALID_INPUT', 'the sync request is not a map')
-  const v = value as Record<string, unknown>
+  const v = decodeDagCborMap(bytes, 'sync request', { canonical: false })
   const keys = Object.keys(v).sort().join(',')
   if (keys === 'checkpoints')
-    return { kind: 'checkpoints', fromEpoch: readUint(v.checkpoints, 'checkpoints') }
+    return { kind: 'checkpoints', fromEpoch: readUint(v.checkpoints, 'sync request', 'checkpoints') }
   if (keys === 'offset,snapshot')
-    return { kind: 'snapshot', epoch: readUint(v.snapshot, 'snapshot'), offset: readUint(v.offset, 'offset') }
+    return {
+      kind: 'snapshot',
+      epoch: readUint(v.snapshot, 'sync request', 'snapshot'),
+      offset: readUint(v.offset, 'sync request', 'offset'),
+    }
   return undefined
 }
 
@@ -75,7 +72,7 @@ export function encodeCheckpointsAnswer(chain: readonly ChainedCheckpoint[]): Ui
 }
 
 export function decodeCheckpointsAnswer(bytes: Uint8Array): ChainedCheckpoint[] {
-  const value = decodeMap(bytes, 'checkpoints answer')
+  const value = decodeDagCborMap(bytes, 'checkpoints answer', { canonical: false })
   const list = value.checkpoints
   if (!Array.isArray(list) || list.length > MAX_CHECKPOINTS_PER_ANSWER)
     throw new FleekError('INVALID_INPUT', 'the checkpoints answer must hold a list of at most 64')
@@ -101,10 +98,10 @@ export function encodeSnapshotChunk(chunk: { total: number; bytes: Uint8Array })
 }
 
 export function decodeSnapshotChunk(bytes: Uint8Array): { total: number; bytes: Uint8Array } {
-  const value = decodeMap(bytes, 'snapshot chunk')
+  const value = decodeDagCborMap(bytes, 'snapshot chunk', { canonical: false })
   if (!(value.bytes instanceof Uint8Array) || value.bytes.length > SNAPSHOT_CHUNK_BYTES)
     throw new FleekError('INVALID_INPUT', 'the snapshot chunk has no bytes, or too many')
-  return { total: readUint(value.total, 'total', 'snapshot chunk'), bytes: value.bytes }
+  return { total: readUint(value.total, 'snapshot chunk', 'total'), bytes: value.bytes }
 }
 
 /**
@@ -158,22 +155,4 @@ function linkKey(link: ChainedCheckpoint, committee: readonly Uint8Array[]): str
   return [computeCommitteeDigest(committee), computeCheckpointDigest(c), c.signers, c.signature]
     .map(toHex)
     .join(':')
-}
-
-function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new FleekError('INVALID_INPUT', `the ${what} is not valid DAG-CBOR`, { cause: err })
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-    throw new FleekError('INVALID_INPUT', `the ${what} is not a map`)
-  return value as Record<string, unknown>
-}
-
-function readUint(value: unknown, field: string, what = 'sync request'): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new FleekError('INVALID_INPUT', `the ${what}'s ${field} must be a non-negative integer`)
-  return value
 }

@@ -8,6 +8,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 
 import { deriveKey } from '../../lib/b3/index.ts'
 import { FleekError } from '../../lib/errors.ts'
+import { checkFields, decodeDagCbor, isRecord, readBytes, readUint } from '../../lib/strict-cbor.ts'
 import { signNode, verifyNode } from '../../lib/keys/index.ts'
 
 export const PARCEL_DIGEST_CONTEXT = 'fleek-network parcel v1'
@@ -62,7 +63,7 @@ export function computeParcelDigest(parcel: Parcel): Uint8Array {
 }
 
 export function decodeParcel(bytes: Uint8Array): Parcel {
-  return readParcel(decodeCanonical(bytes, 'parcel'))
+  return readParcel(decodeDagCbor(bytes, 'parcel'))
 }
 
 /** The member's attestation of `digest` (a parcel of `epoch`). */
@@ -85,7 +86,7 @@ export function encodeAttestation(attestation: Attestation): Uint8Array {
 }
 
 export function decodeAttestation(bytes: Uint8Array): Attestation {
-  return readAttestation(decodeCanonical(bytes, 'attestation'))
+  return readAttestation(decodeDagCbor(bytes, 'attestation'))
 }
 
 export function encodeParcelMessage(message: ParcelMessage): Uint8Array {
@@ -97,7 +98,7 @@ export function encodeParcelMessage(message: ParcelMessage): Uint8Array {
 }
 
 export function decodeParcelMessage(bytes: Uint8Array): ParcelMessage {
-  const value = decodeCanonical(bytes, 'parcel message')
+  const value = decodeDagCbor(bytes, 'parcel message')
   if (!isRecord(value)) throw invalid('parcel message', 'is not a map')
   const keys = Object.keys(value)
   if (keys.length !== 1) throw invalid('parcel message', 'must hold exactly one of parcel, attestation')
@@ -115,9 +116,9 @@ export function encodeCertifiedParcel(certified: CertifiedParcel): Uint8Array {
 }
 
 export function decodeCertifiedParcel(bytes: Uint8Array): CertifiedParcel {
-  const value = decodeCanonical(bytes, 'certified parcel')
+  const value = decodeDagCbor(bytes, 'certified parcel')
   if (!isRecord(value)) throw invalid('certified parcel', 'is not a map')
-  checkKeys(value, ['attestations', 'parcel'], 'certified parcel')
+  checkFields(value, ['attestations', 'parcel'], 'certified parcel')
   if (!Array.isArray(value.attestations) || value.attestations.length > MAX_ATTESTATIONS)
     throw invalid('certified parcel', 'attestations must be a list of at most 1024')
   return { parcel: readParcel(value.parcel), attestations: value.attestations.map(readAttestation) }
@@ -125,14 +126,14 @@ export function decodeCertifiedParcel(bytes: Uint8Array): CertifiedParcel {
 
 /** A sync request for one parcel (the answer is an encoded CertifiedParcel). */
 export function encodeParcelRequest(digest: Uint8Array): Uint8Array {
-  return dagCbor.encode({ parcel: checkBytes(digest, DIGEST_BYTES, 'parcel request', 'parcel') })
+  return dagCbor.encode({ parcel: readBytes(digest, DIGEST_BYTES, 'parcel request', 'parcel') })
 }
 
 export function decodeParcelRequest(bytes: Uint8Array): Uint8Array {
-  const value = decodeCanonical(bytes, 'parcel request')
+  const value = decodeDagCbor(bytes, 'parcel request')
   if (!isRecord(value)) throw invalid('parcel request', 'is not a map')
-  checkKeys(value, ['parcel'], 'parcel request')
-  return checkBytes(value.parcel, DIGEST_BYTES, 'parcel request', 'parcel')
+  checkFields(value, ['parcel'], 'parcel request')
+  return readBytes(value.parcel, DIGEST_BYTES, 'parcel request', 'parcel')
 }
 
 // ---- internals ----
@@ -153,68 +154,29 @@ function attestationValue(a: Attestation): Record<string, unknown> {
 
 function readParcel(value: unknown): Parcel {
   if (!isRecord(value)) throw invalid('parcel', 'is not a map')
-  checkKeys(value, ['epoch', 'index', 'previous', 'timestampMs', 'transactions'], 'parcel')
+  checkFields(value, ['epoch', 'index', 'previous', 'timestampMs', 'transactions'], 'parcel')
   const txs = value.transactions
   if (!Array.isArray(txs) || txs.length > MAX_PARCEL_TRANSACTIONS)
     throw invalid('parcel', `transactions must be a list of at most ${MAX_PARCEL_TRANSACTIONS}`)
   for (const tx of txs) if (!(tx instanceof Uint8Array)) throw invalid('parcel', 'a transaction is not bytes')
   return {
-    epoch: checkUint(value.epoch, 'parcel', 'epoch'),
-    index: checkUint(value.index, 'parcel', 'index'),
-    timestampMs: checkUint(value.timestampMs, 'parcel', 'timestampMs'),
+    epoch: readUint(value.epoch, 'parcel', 'epoch'),
+    index: readUint(value.index, 'parcel', 'index'),
+    timestampMs: readUint(value.timestampMs, 'parcel', 'timestampMs'),
     transactions: txs as Uint8Array[],
-    previous: checkBytes(value.previous, DIGEST_BYTES, 'parcel', 'previous'),
+    previous: readBytes(value.previous, DIGEST_BYTES, 'parcel', 'previous'),
   }
 }
 
 function readAttestation(value: unknown): Attestation {
   if (!isRecord(value)) throw invalid('attestation', 'is not a map')
-  checkKeys(value, ['attester', 'digest', 'epoch', 'signature'], 'attestation')
+  checkFields(value, ['attester', 'digest', 'epoch', 'signature'], 'attestation')
   return {
-    digest: checkBytes(value.digest, DIGEST_BYTES, 'attestation', 'digest'),
-    epoch: checkUint(value.epoch, 'attestation', 'epoch'),
-    attester: checkBytes(value.attester, 32, 'attestation', 'attester'),
-    signature: checkBytes(value.signature, SIGNATURE_BYTES, 'attestation', 'signature'),
+    digest: readBytes(value.digest, DIGEST_BYTES, 'attestation', 'digest'),
+    epoch: readUint(value.epoch, 'attestation', 'epoch'),
+    attester: readBytes(value.attester, 32, 'attestation', 'attester'),
+    signature: readBytes(value.signature, SIGNATURE_BYTES, 'attestation', 'signature'),
   }
-}
-
-/** Decodes DAG-CBOR and refuses any encoding other than the canonical one (so digests are unique). */
-function decodeCanonical(bytes: Uint8Array, what: string): unknown {
-  if (!(bytes instanceof Uint8Array)) throw invalid(what, 'is not bytes')
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new FleekError('INVALID_INPUT', `the ${what} is not valid DAG-CBOR`, { cause: err })
-  }
-  const again = dagCbor.encode(value)
-  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i]))
-    throw invalid(what, 'is not canonically encoded')
-  return value
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-  )
-}
-
-function checkKeys(value: Record<string, unknown>, expected: readonly string[], what: string): void {
-  const keys = Object.keys(value).sort()
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
-    throw invalid(what, `must have exactly the fields ${expected.join(', ')}`)
-}
-
-function checkUint(value: unknown, what: string, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw invalid(what, `${field} must be a non-negative integer`)
-  return value
-}
-
-function checkBytes(value: unknown, length: number, what: string, field: string): Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== length)
-    throw invalid(what, `${field} must be ${length} bytes`)
-  return value
 }
 
 function invalid(what: string, problem: string): FleekError {
