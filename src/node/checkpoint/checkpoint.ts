@@ -15,6 +15,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 
 import { deriveKey } from '../../lib/b3/index.ts'
+import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { checkFields, decodeDagCborMap, readBytes, readUint } from '../../lib/strict-cbor.ts'
 import {
@@ -105,13 +106,13 @@ export function aggregateCheckpoint(
   committee: readonly Uint8Array[],
 ): Checkpoint {
   const quorum = computeQuorum(committee.length)
-  const position = new Map(committee.map((k, i) => [hex(k), i]))
+  const position = new Map(committee.map((k, i) => [toHex(k), i]))
   // Group by message; a member counts once per message.
   const groups = new Map<string, { message: CheckpointMessage; votes: Map<number, CheckpointVote> }>()
   for (const v of votes) {
-    const i = position.get(hex(v.signer))
+    const i = position.get(toHex(v.signer))
     if (i === undefined) continue
-    const id = hex(computeCheckpointDigest(v))
+    const id = toHex(computeCheckpointDigest(v))
     let g = groups.get(id)
     if (g === undefined) groups.set(id, (g = { message: messageValue(v), votes: new Map() }))
     if (!g.votes.has(i)) g.votes.set(i, v)
@@ -269,8 +270,4 @@ function readMessage(value: Record<string, unknown>, what: string): CheckpointMe
     snapshotBytes: readUint(value.snapshotBytes, what, 'snapshotBytes'),
     snapshotHash: readBytes(value.snapshotHash, 32, what, 'snapshotHash'),
   }
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }

@@ -4,6 +4,7 @@
  * and aggregates them once 2f+1 members signed the same message. Checkpoints are kept in a Storage
  * table by epoch, so that the node can answer a late node's request for the latest one.
  */
+import { toHex } from '../../lib/bytes.ts'
 import type { Storage } from '../storage/index.ts'
 import {
   type Checkpoint,
@@ -55,8 +56,8 @@ export class CheckpointCollector {
     if (this.get(vote.epoch) !== undefined) return undefined
     const committee = this.#deps.committeeKeys(vote.epoch)
     if (committee === undefined) return undefined
-    const signer = hex(vote.signer)
-    if (!committee.some((k) => hex(k) === signer)) {
+    const signer = toHex(vote.signer)
+    if (!committee.some((k) => toHex(k) === signer)) {
       if (from !== undefined)
         this.#deps.onMisbehaviour?.(from, `checkpoint vote by a non-member of epoch ${vote.epoch}`)
       return undefined
@@ -73,8 +74,8 @@ export class CheckpointCollector {
       this.#votes.set(vote.epoch, votes)
     }
     votes.set(signer, vote)
-    const id = hex(computeCheckpointDigest(vote))
-    const same = [...votes.values()].filter((v) => hex(computeCheckpointDigest(v)) === id)
+    const id = toHex(computeCheckpointDigest(vote))
+    const same = [...votes.values()].filter((v) => toHex(computeCheckpointDigest(v)) === id)
     if (same.length < computeQuorum(committee.length)) return undefined
     const checkpoint = aggregateCheckpoint(same, committee)
     this.save(checkpoint)
@@ -101,8 +102,4 @@ export class CheckpointCollector {
       last = this.get(epoch as number)
     return last
   }
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }

@@ -23,6 +23,7 @@
  * executed (the node's executor does, by its (epoch, index) sequence).
  */
 import { createDeadline } from '../../lib/abort.ts'
+import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { computeQuorum } from '../application/index.ts'
 import {
@@ -43,7 +44,7 @@ import {
   encodeCertifiedParcel,
   verifyAttestation,
 } from './messages.ts'
-import { type ParcelHead, toHex } from './producer.ts'
+import type { ParcelHead } from './producer.ts'
 
 export const FOLLOWER_TABLE = 'parcelFollower'
 

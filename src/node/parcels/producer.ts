@@ -9,6 +9,7 @@
  * sequence returns the same messages. Called after execution instead, a crash between the two would
  * leave this member's chain one parcel short.
  */
+import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import type { Storage } from '../storage/index.ts'
 import {
@@ -165,8 +166,4 @@ function messagesOf(digest: Uint8Array, parcel: Parcel, attestation: Attestation
     parcelMessage: encodeParcelMessage({ kind: 'parcel', parcel }),
     attestationMessage: encodeParcelMessage({ kind: 'attestation', attestation }),
   }
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
