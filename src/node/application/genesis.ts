@@ -26,6 +26,11 @@ export interface Genesis {
   epochStartMs: number
   /** Whether the Faucet transaction mints tokens (devnets). */
   faucet: boolean
+  /**
+   * Set (only ever to true) on the genesis of a local devnet, which createDevnetGenesis writes: its
+   * nodes may go without `consensusKeyProof`. Every other genesis must prove each consensus key.
+   */
+  devnet?: true
   /** The account allowed to change protocol parameters and add services. */
   governanceAddress: string
   /** The account receiving the protocol's share of rewards. */
@@ -51,8 +56,8 @@ export interface GenesisNode {
   /** BLS12-381 G1, 48 bytes. */
   consensusKey: Uint8Array
   /**
-   * Proof of possession of `consensusKey` (96 bytes), checked when present. Optional: devnet genesis
-   * files are written from public keys only.
+   * Proof of possession of `consensusKey` (96 bytes), always checked. Required unless the genesis is a
+   * devnet's (whose files may be written from public keys only).
    */
   consensusKeyProof?: Uint8Array
   host: string
@@ -99,6 +104,7 @@ const TOP_KEYS = [
   'chain_id',
   'epoch_start_ms',
   'faucet',
+  'devnet',
   'governance_address',
   'protocol_fund_address',
   'supply_at_genesis',
@@ -126,6 +132,7 @@ function readGenesis(doc: Record<string, unknown>): Genesis {
     chainId: readInt(doc.chain_id, 'chain_id', 0xffff_ffff),
     epochStartMs: doc.epoch_start_ms === undefined ? 0 : readInt(doc.epoch_start_ms, 'epoch_start_ms'),
     faucet: doc.faucet === undefined ? false : readBool(doc.faucet, 'faucet'),
+    ...(doc.devnet !== undefined && readBool(doc.devnet, 'devnet') && { devnet: true as const }),
     governanceAddress: readAddress(doc.governance_address, 'governance_address'),
     protocolFundAddress: readAddress(doc.protocol_fund_address, 'protocol_fund_address'),
     supplyAtGenesis:
@@ -221,7 +228,13 @@ export function validateGenesis(g: Genesis): void {
     if (consensusKeys.has(ck)) fail(`node[${i}].consensus_key appears twice`)
     keys.add(pk)
     consensusKeys.add(ck)
-    if (n.consensusKeyProof !== undefined && !verifyConsensusKeyProof(n.consensusKey, n.consensusKeyProof)) {
+    if (n.consensusKeyProof === undefined) {
+      // Checkpoints aggregate the committee's keys: only keys their nodes hold may join them.
+      if (g.devnet !== true)
+        fail(
+          `node[${i}].consensus_key_proof is missing (required unless devnet = true; \`fleek keys show --consensus-key-proof\` on that node's home prints it)`,
+        )
+    } else if (!verifyConsensusKeyProof(n.consensusKey, n.consensusKeyProof)) {
       fail(`node[${i}].consensus_key_proof is not a proof of possession of node[${i}].consensus_key`)
     }
     if (n.committee && n.stake < minStake) {
@@ -246,6 +259,7 @@ export function serializeGenesis(g: Genesis): string {
     chain_id: g.chainId,
     epoch_start_ms: g.epochStartMs,
     faucet: g.faucet,
+    ...(g.devnet === true && { devnet: true }),
     governance_address: g.governanceAddress,
     protocol_fund_address: g.protocolFundAddress,
     supply_at_genesis: formatTokenAmount(g.supplyAtGenesis, 'flk'),
@@ -307,9 +321,10 @@ export interface DevnetGenesisOptions {
 }
 
 /**
- * A genesis for a single-node network or a local devnet: every node staked with the minimum stake and
- * in the committee (up to the committee size), owners funded, the first owner as governance and
- * protocol fund, services 0 (CDN, bandwidth) and 1 (JS, compute).
+ * A genesis for a single-node network or a local devnet (marked `devnet = true`, so proofs of the
+ * consensus keys are optional): every node staked with the minimum stake and in the committee (up to
+ * the committee size), owners funded, the first owner as governance and protocol fund, services 0
+ * (CDN, bandwidth) and 1 (JS, compute).
  */
 export function createDevnetGenesis(options: DevnetGenesisOptions): Genesis {
   if (options.nodes.length === 0) throw new FleekError('INVALID_INPUT', 'a devnet needs at least one node')
@@ -326,6 +341,7 @@ export function createDevnetGenesis(options: DevnetGenesisOptions): Genesis {
     chainId: options.chainId ?? 1337,
     epochStartMs: options.epochStartMs ?? Date.now(),
     faucet: options.faucet ?? true,
+    devnet: true,
     governanceAddress: owners[0],
     protocolFundAddress: owners[0],
     supplyAtGenesis: 1_000_000n * 10n ** 18n,

@@ -49,6 +49,7 @@ describe('genesis', () => {
     assert.equal(g.chainId, 77)
     assert.equal(g.params.epochTimeMs, 120_000)
     assert.equal(g.faucet, true)
+    assert.equal(g.devnet, true)
     assert.deepEqual(
       g.nodes.map((n) => [n.stake, n.committee]),
       [
@@ -66,7 +67,15 @@ describe('genesis', () => {
     const text = serializeGenesis(g)
     assert.match(text, /chain_id = 77/)
     assert.match(text, /\[\[node\]\]/)
+    assert.match(text, /^devnet = true$/m)
     assert.deepEqual(parseGenesis(text), g)
+    // A genesis that is not a devnet's round-trips without the marker.
+    const network = devnet(2, true)
+    delete network.devnet
+    const networkText = serializeGenesis(network)
+    assert.doesNotMatch(networkText, /devnet/)
+    assert.deepEqual(parseGenesis(networkText), network)
+    assert.deepEqual(parseGenesis(networkText.replace(/^faucet = /m, 'devnet = false\nfaucet = ')), network)
   })
 
   test('a minimal hand-written file gets the default parameters and ports', () => {
@@ -80,6 +89,7 @@ describe('genesis', () => {
       `owner = "${g.governanceAddress}"`,
       `public_key = "${serializeGenesis(g).match(/public_key = "(\w+)"/)?.[1]}"`,
       `consensus_key = "${Buffer.from(n.consensusKey).toString('hex')}"`,
+      `consensus_key_proof = "${Buffer.from(n.consensusKeyProof).toString('hex')}"`,
       'host = "example.org"',
       'stake = "1000.5"',
       'committee = true',
@@ -90,6 +100,7 @@ describe('genesis', () => {
     assert.equal(parsed.nodes[0].ports.primary, 4310)
     assert.equal(parsed.params.committeeSize, 4)
     assert.equal(parsed.faucet, false)
+    assert.equal(parsed.devnet, undefined)
   })
 
   test('bad files fail with one line naming the field', () => {
@@ -98,6 +109,10 @@ describe('genesis', () => {
     expectGenesisError(good.replace(/^chain_id = .*$/m, ''), /chain_id is missing/)
     expectGenesisError(good.replace(/^chain_id = .*$/m, 'chain_id = -1'), /chain_id must be an integer/)
     expectGenesisError('colour = 1\n' + good, /unknown field colour/)
+    expectGenesisError(
+      good.replace(/^devnet = true$/m, 'devnet = "yes"'),
+      /^genesis: devnet must be true or false$/,
+    )
     expectGenesisError(
       good.replace(/public_key = ".*"/, 'public_key = "0OIl"'),
       /node\[0\]\.public_key must be a base58/,
@@ -135,9 +150,10 @@ describe('genesis', () => {
     expectGenesisError(twice, /node\[1\]\.public_key appears twice/)
   })
 
-  test('a node’s consensus_key_proof is optional, and checked when present', () => {
+  test('a devnet’s consensus_key_proof is optional, and checked when present', () => {
     const plain = serializeGenesis(devnet(2))
     assert.doesNotMatch(plain, /consensus_key_proof/)
+    assert.equal(parseGenesis(plain).nodes.length, 2)
     const g = devnet(2, true)
     const text = serializeGenesis(g)
     assert.equal(text.match(/^consensus_key_proof = "[0-9a-f]{192}"$/gm)?.length, 2)
@@ -160,6 +176,45 @@ describe('genesis', () => {
           nodes: [{ ...g.nodes[0], consensusKeyProof: g.nodes[1].consensusKeyProof }],
         }),
       (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+    )
+  })
+
+  test('a genesis that is not a devnet’s must prove every consensus key, refused in one line naming the node', () => {
+    const text = serializeGenesis(devnet(3, true)).replace(/^devnet = true\n/m, '')
+    assert.doesNotMatch(text, /devnet/)
+    const network = parseGenesis(text)
+    assert.equal(network.devnet, undefined)
+    assert.equal(network.nodes.filter((n) => n.consensusKeyProof !== undefined).length, 3)
+    const proofs = [...text.matchAll(/^consensus_key_proof = "([0-9a-f]+)"$/gm)].map((m) => m[1])
+    // Each node's proof missing in turn: the error names that node.
+    for (const i of [0, 1, 2])
+      expectGenesisError(
+        text.replace(`consensus_key_proof = "${proofs[i]}"\n`, ''),
+        new RegExp(
+          `^genesis: node\\[${i}\\]\\.consensus_key_proof is missing \\(required unless devnet = true`,
+        ),
+      )
+    // A bad proof: another node's, or bytes that are no signature at all.
+    expectGenesisError(
+      text.replace(proofs[2], proofs[1]),
+      /^genesis: node\[2\]\.consensus_key_proof is not a proof of possession of node\[2\]\.consensus_key$/,
+    )
+    expectGenesisError(
+      text.replace(proofs[1], '00'.repeat(96)),
+      /^genesis: node\[1\]\.consensus_key_proof is not/,
+    )
+    // devnet = false is no devnet either.
+    expectGenesisError(
+      serializeGenesis(devnet(1)).replace(/^devnet = true$/m, 'devnet = false'),
+      /node\[0\]\.consensus_key_proof is missing/,
+    )
+    // validateGenesis (and so serializeGenesis) applies the same rule to a genesis built in code.
+    const unproven = devnet(2)
+    delete unproven.devnet
+    assert.throws(
+      () => serializeGenesis(unproven),
+      (err: unknown) =>
+        isFleekError(err, 'INVALID_INPUT') && /node\[0\]\.consensus_key_proof is missing/.test(String(err)),
     )
   })
 
