@@ -36,7 +36,9 @@ export interface NodeRecord {
  * (reported, but not counted towards a ban: honest members of the previous epoch may still send it);
  * `invalid-message` is a frame the handler refused (FleekError INVALID_INPUT); `rate-limited` is a peer
  * past its token bucket by more than the allowed wait; `invalid-gossip` is a gossip message without
- * an ed25519 author or over the size limit.
+ * an ed25519 author or over the size limit; `reported` is an offence another component found in what
+ * the peer sent (a forged parcel attestation, say) and reported through `Network.penalize` — the
+ * component's reason is the `detail`.
  */
 export type MisbehaviourReason =
   | FrameErrorReason
@@ -45,6 +47,7 @@ export type MisbehaviourReason =
   | 'invalid-message'
   | 'rate-limited'
   | 'invalid-gossip'
+  | 'reported'
 
 /** `detail`: the refusal's one-line message, when a handler refused a message. */
 export type MisbehaviourHandler = (peer: PeerKey, reason: MisbehaviourReason, detail?: string) => void
@@ -80,6 +83,37 @@ export interface PeerStatus {
   committee: boolean
   /** Banned until this time (ms since the epoch) after repeated misbehaviour; 0 when not banned. */
   bannedUntilMs: number
+}
+
+/** What `Network.setRegistry` changed: peers new to the registry, with other addresses, and gone. */
+export interface RegistryChange {
+  added: PeerKey[]
+  changed: PeerKey[]
+  removed: PeerKey[]
+}
+
+/**
+ * What the network counts (`createNetworkMetrics` in metrics.ts gives a Prometheus one). `protocol` is
+ * a stream protocol id or `gossip <topic>` (subscribed topics only); bytes are whole frames on the
+ * wire (header included) and gossip payloads.
+ */
+export interface NetworkMetrics {
+  bytesReceived(protocol: string, bytes: number): void
+  bytesSent(protocol: string, bytes: number): void
+  /** The number of peers with at least one open connection, after each connect and disconnect. */
+  connectedPeers(count: number): void
+  /** One misbehaviour counted towards a ban. */
+  strike(reason: MisbehaviourReason): void
+  /** A peer banned (disconnected for `banMs`). */
+  ban(): void
+}
+
+export const silentNetworkMetrics: NetworkMetrics = {
+  bytesReceived: () => {},
+  bytesSent: () => {},
+  connectedPeers: () => {},
+  strike: () => {},
+  ban: () => {},
 }
 
 export interface ForwardResult {

@@ -22,6 +22,8 @@ export interface OutboxDeps {
   logger: NetworkLogger
   maxQueuedBytes: number
   sendTimeoutMs: number
+  /** Called with each frame's size once the stream took it. */
+  onSent?: (bytes: number) => void
 }
 
 export class Outbox {
@@ -84,6 +86,7 @@ export class Outbox {
           const accepted = stream.send(frame)
           this.#queue.shift()
           this.#queuedBytes -= frame.length
+          this.#deps.onSent?.(frame.length)
           failures = 0
           if (!accepted) {
             const drain = createDeadline(this.#deps.sendTimeoutMs, this.#deps.signal)
