@@ -1,7 +1,6 @@
 import { isFleekError } from '../../lib/errors.ts'
 import { verifyConsensusKeyProof } from '../../lib/keys/index.ts'
 import {
-  COMMODITY_TYPES,
   computeTransactionDigest,
   decodeTransaction,
   verifyTransaction,
@@ -321,27 +320,10 @@ function executeNodeMethod(state: State, ctx: ExecutionContext, node: NodeInfo, 
       state.putSubmissions(pkHex, submissions + 1)
       return {}
     }
-    case 'SubmitDeliveryAcknowledgmentAggregation': {
-      if (!staked) return { reason: 'INSUFFICIENT_STAKE' }
-      const { serviceId, commodity } = call.args
-      const service = state.getService(serviceId)
-      if (service === undefined) return { reason: 'SERVICE_NOT_FOUND' }
-      if (commodity === 0n) return { reason: 'INVALID_AMOUNT' }
-      // TODO(dack): verify the aggregated client acknowledgements and debit the clients (DESIGN §8).
-      const type = COMMODITY_TYPES.indexOf(service.commodityType)
-      const price = BigInt(params[`${service.commodityType}Price`])
-      const revenue = commodity * price
-      const served = state.getServed(epoch, pkHex)
-      served.served[type] += commodity
-      served.revenue += revenue
-      state.putServed(epoch, pkHex, served)
-      const total = state.getTotalServed(epoch)
-      total.served[type] += commodity
-      total.rewardPool += revenue
-      state.putTotalServed(epoch, total)
-      state.putServiceRevenue(epoch, serviceId, state.getServiceRevenue(epoch, serviceId) + revenue)
-      return {}
-    }
+    case 'SubmitDeliveryAcknowledgmentAggregation':
+      // Nothing in the transaction proves that a client received anything yet: until the aggregated
+      // client acknowledgements are verified, a claim credits no one (docs/protocol/transactions.md).
+      return { reason: 'DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED' }
     case 'UpdateContentRegistry': {
       if (!staked) return { reason: 'INSUFFICIENT_STAKE' }
       for (const u of call.args.updates) state.setContentProvider(toHex(u.uri), pkHex, !u.remove)

@@ -232,6 +232,11 @@ export const FAIL_REASONS = [
   'ALREADY_REVEALED',
   'REVEAL_MISMATCH',
   'BEACON_TIMEOUT_NOT_REACHED',
+  /**
+   * SubmitDeliveryAcknowledgmentAggregation: the client acknowledgements it carries are not verified
+   * yet, so every claim is refused and credits nothing.
+   */
+  'DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED',
 ] as const
 export type RejectReason = (typeof REJECT_REASONS)[number]
 export type FailReason = (typeof FAIL_REASONS)[number]

@@ -513,25 +513,37 @@ describe('SubmitReputationMeasurements', () => {
 })
 
 describe('SubmitDeliveryAcknowledgmentAggregation', () => {
-  test('credits the node’s served commodity and revenue, the epoch pool and the service revenue', () => {
+  const dack = (serviceId: number, commodity: bigint, proofs: Uint8Array[] = []): MethodCall => ({
+    method: 'SubmitDeliveryAcknowledgmentAggregation',
+    args: { serviceId, commodity, proofs },
+  })
+
+  test('is refused with DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED: no served commodity, revenue or pool is credited', () => {
     const net = createNetwork(2)
     const [a, b] = net.nodes
-    const dack = (serviceId: number, commodity: bigint): MethodCall => ({
-      method: 'SubmitDeliveryAcknowledgmentAggregation',
-      args: { serviceId, commodity, proofs: [] },
-    })
-    expectSuccess(net, nodeTx(a, dack(0, 1000n)))
-    expectSuccess(net, nodeTx(b, dack(1, 30n)))
+    const servedBefore = net.app.served()
+    // A staked node, an existing service, a non-zero claim, with or without (unverifiable) proofs:
+    // expectFailed also checks that nothing but the sender's nonce and the digest changed.
+    expectFailed(net, nodeTx(a, dack(0, 1000n)), 'DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED', a)
+    expectFailed(
+      net,
+      nodeTx(b, dack(1, 30n, [new Uint8Array(64).fill(1)])),
+      'DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED',
+      b,
+    )
+    expectFailed(net, nodeTx(a, dack(99, 1n)), 'DELIVERY_ACKNOWLEDGMENTS_UNVERIFIED', a)
     const served = net.app.served()
-    assert.equal(served.epoch, 0)
-    // Prices: bandwidth 1, compute 10 stablecoin base units per unit.
-    const byNode = new Map(served.nodes.map((s) => [toHex(s.node), s]))
-    assert.deepEqual(byNode.get(toHex(a.publicKey))?.served, [1000n, 0n, 0n])
-    assert.equal(byNode.get(toHex(a.publicKey))?.revenue, 1000n)
-    assert.deepEqual(byNode.get(toHex(b.publicKey))?.served, [0n, 30n, 0n])
-    assert.equal(served.total.rewardPool, 1300n)
-    expectFailed(net, nodeTx(a, dack(99, 1n)), 'SERVICE_NOT_FOUND', a)
-    expectFailed(net, nodeTx(a, dack(0, 0n)), 'INVALID_AMOUNT', a)
+    assert.deepEqual(served, servedBefore)
+    assert.deepEqual(served.nodes, [])
+    assert.equal(served.total.rewardPool, 0n)
+    assert.deepEqual(served.total.served, [0n, 0n, 0n])
+    // The node's next transaction follows the consumed nonce.
+    expectSuccess(net, nodeTx(a, { method: 'IncrementNonce', args: {} }))
+  })
+
+  test('from an account it is refused as a node method', () => {
+    const net = createNetwork()
+    expectFailed(net, accountTx(net.owner, dack(0, 1n)), 'WRONG_SENDER_TYPE', net.owner)
   })
 })
 
