@@ -53,6 +53,12 @@ export interface ParcelFollowerOptions {
   maxHeldParcels: number
   /** Attestations held (checked ones of parcels not executed yet, plus unchecked ones of the next epoch). */
   maxHeldAttestations: number
+  /**
+   * Unchecked attestations (of epochs whose committee is not known yet) held from one gossiping peer,
+   * within `maxHeldAttestations`: one peer signing attestations for future epochs cannot fill the queue.
+   * Those that come with parcels this node fetched are bounded by the fetches (and the global bound).
+   */
+  maxUncheckedPerPeer: number
   /** Executed parcels kept (with their attestations) to answer other nodes' fetches. */
   maxServedParcels: number
   /** One fetch attempt's limit. */
@@ -70,6 +76,7 @@ export interface ParcelFollowerOptions {
 export const defaultParcelFollowerOptions: ParcelFollowerOptions = {
   maxHeldParcels: 1000,
   maxHeldAttestations: 20_000,
+  maxUncheckedPerPeer: 1000,
   maxServedParcels: 1000,
   fetchTimeoutMs: 5000,
   fetchRetries: 3,
@@ -132,6 +139,10 @@ export class ParcelFollower {
   #attestationCount = 0
   /** Attestations of epochs whose committee is not known yet. */
   #unchecked: Array<{ attestation: Attestation; from: string }> = []
+  /** How many of `#unchecked` each peer sent ('fetch': those that came with fetched parcels). */
+  readonly #uncheckedBy = new Map<string, number>()
+  /** `epoch digest attester` of each unchecked attestation: a repeat is held once. */
+  readonly #uncheckedKeys = new Set<string>()
   /** Digests named as `previous` by a certified parcel. */
   readonly #vouched = new Set<string>()
   readonly #served = new Map<string, ServedParcel>()
@@ -328,13 +339,20 @@ export class ParcelFollower {
     if (this.#served.has(hex) || this.#stale.has(hex)) return
     const committee = this.#deps.committee(a.epoch)
     if (committee === undefined) {
+      const source = from ?? 'fetch'
+      const held = this.#uncheckedBy.get(source) ?? 0
+      const key = `${a.epoch} ${hex} ${toHex(a.attester)}`
       if (this.#unchecked.length >= this.#options.maxHeldAttestations) return
+      if (this.#uncheckedKeys.has(key)) return
+      if (from !== undefined && held >= this.#options.maxUncheckedPerPeer) return
       // Membership waits for the committee; the signature is checked now (it makes its parcel a lead).
       if (!verifyAttestation(a)) {
         if (from !== undefined) this.#report(from, 'attestation with a forged signature')
         return
       }
-      this.#unchecked.push({ attestation: a, from: from ?? 'fetch' })
+      this.#unchecked.push({ attestation: a, from: source })
+      this.#uncheckedBy.set(source, held + 1)
+      this.#uncheckedKeys.add(key)
       return
     }
     const attester = toHex(a.attester)
@@ -609,6 +627,8 @@ export class ParcelFollower {
     if (this.#unchecked.length === 0) return
     const waiting = this.#unchecked
     this.#unchecked = []
+    this.#uncheckedBy.clear()
+    this.#uncheckedKeys.clear()
     for (const { attestation, from } of waiting)
       this.#addAttestation(attestation, from === 'fetch' ? undefined : from)
   }

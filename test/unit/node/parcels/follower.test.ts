@@ -243,6 +243,39 @@ describe('ParcelFollower', () => {
     )
   })
 
+  test('attestations of an unknown future epoch are bounded per peer within the global bound', async () => {
+    const h = makeFollower(chain, undefined, { maxHeldAttestations: 25, maxUncheckedPerPeer: 10 })
+    // Epoch 9's committee is never known here: every one waits unchecked. Each peer signs its own.
+    const future = (signer: (typeof members)[number], i: number): Uint8Array =>
+      attestationMessage(signAttestation(signer, new Uint8Array(32).fill(i), 9))
+    const flood = async (signer: (typeof members)[number], count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) await h.follower.handleMessage(future(signer, i), signer.hex)
+    }
+    await flood(members[5], 50)
+    assert.equal(h.follower.stats().unchecked, 10, 'one peer holds at most its share')
+    // A repeat of an attestation held already takes no room.
+    await h.follower.handleMessage(future(members[4], 0), members[4].hex)
+    await h.follower.handleMessage(future(members[4], 0), members[4].hex)
+    assert.equal(h.follower.stats().unchecked, 11)
+    await flood(members[4], 50)
+    assert.equal(h.follower.stats().unchecked, 20)
+    await flood(members[3], 50)
+    assert.equal(h.follower.stats().unchecked, 25, 'the global bound still holds')
+    assert.deepEqual(h.misbehaviour, [])
+    // The honest chain goes on; after an execution the waiting ones are checked again, shares kept.
+    for (const o of chain.blocks[0].outputs) {
+      await h.follower.handleMessage(o.produced.parcelMessage, o.member.hex)
+      await h.follower.handleMessage(o.produced.attestationMessage, o.member.hex)
+    }
+    assert.deepEqual(
+      h.executed.map((e) => e.digest),
+      [chainDigests[0]],
+    )
+    assert.equal(h.follower.stats().unchecked, 25)
+    await flood(members[5], 60)
+    assert.equal(h.follower.stats().unchecked, 25)
+  })
+
   test(
     'replayed attestations of parcels older than the head are fetched at most once',
     { timeout: 20_000 },
