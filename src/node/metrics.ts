@@ -6,7 +6,6 @@ import { Counter, Gauge, type Registry, collectDefaultMetrics } from 'prom-clien
 
 export class NodeMetrics {
   readonly registry: Registry
-  readonly #receipts: Counter<'status'>
   readonly #rpc: Counter<'method' | 'outcome'>
 
   constructor(registry: Registry, sources: { height: () => number; peers: () => number }) {
@@ -19,12 +18,6 @@ export class NodeMetrics {
       collect() {
         this.set(sources.height())
       },
-    })
-    this.#receipts = new Counter({
-      name: 'fleek_application_transactions_total',
-      help: 'Executed transactions by receipt status (success, failed, rejected); its rate is tx/s.',
-      labelNames: ['status'],
-      registers: [registry],
     })
     this.#rpc = new Counter({
       name: 'fleek_rpc_requests_total',
@@ -40,10 +33,6 @@ export class NodeMetrics {
         this.set(sources.peers())
       },
     })
-  }
-
-  receipt(status: string): void {
-    this.#receipts.inc({ status })
   }
 
   rpcRequest(method: string, outcome: string): void {

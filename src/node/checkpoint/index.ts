@@ -5,3 +5,13 @@ export { CHECKPOINT_TABLE, CheckpointCollector, type CheckpointCollectorDeps } f
 export { SnapshotStore } from './snapshot-store.ts'
 export * from './sync.ts'
 export { type CatchUpDeps, type LatestCheckpoint, fetchLatestCheckpoint, fetchSnapshot } from './catch-up.ts'
+export {
+  CheckpointService,
+  committeeConsensusKeys,
+  defaultCheckpointServiceOptions,
+  type CheckpointNetwork,
+  type CheckpointServiceDeps,
+  type CheckpointServiceOptions,
+  type EndedEpoch,
+  type RestoredCheckpoint,
+} from './service.ts'

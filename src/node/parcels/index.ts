@@ -19,3 +19,10 @@ export {
   type ParcelFollowerOptions,
   writeFollowerHead,
 } from './follower.ts'
+export {
+  ParcelService,
+  defaultParcelServiceOptions,
+  type ParcelNetwork,
+  type ParcelServiceDeps,
+  type ParcelServiceOptions,
+} from './service.ts'

@@ -6,7 +6,7 @@ import { FleekError } from '../../lib/errors.ts'
 import { formatNodeKey, parseNodeKey, parseTxHash } from '../../lib/ids.ts'
 import { normalizeAddress } from '../../lib/tx/index.ts'
 import { STATE_TABLES, type NodeInfo, type Receipt, type StateTable } from '../application/index.ts'
-import type { FleekNode } from '../node.ts'
+import type { NodeApi } from './api.ts'
 import { type RpcMethods, intParam, method, optionalStringParam, param, stringParam } from './server.ts'
 import { toHex } from '../../lib/bytes.ts'
 
@@ -43,8 +43,8 @@ const none = (): undefined => undefined
 
 const MAX_WAIT_MS = 60_000
 
-export function createRpcMethods(node: FleekNode): RpcMethods {
-  const app = node.app
+export function createRpcMethods(node: NodeApi): RpcMethods {
+  const app = node.chain
   const mustNode = (key: Uint8Array): NodeInfo => {
     const info = app.node(key)
     if (info === undefined) throw new FleekError('NOT_FOUND', `no node ${formatNodeKey(key)} in the registry`)
@@ -55,7 +55,7 @@ export function createRpcMethods(node: FleekNode): RpcMethods {
     flk_chain_id: method(none, () => app.chainId()),
     flk_get_status: method(none, () => node.status()),
     flk_get_offenders: method(none, () =>
-      node.offenders.list().map((o) => ({ ...o, peer: formatNodeKey(Buffer.from(o.peer, 'hex')) })),
+      node.offenders().map((o) => ({ ...o, peer: formatNodeKey(Buffer.from(o.peer, 'hex')) })),
     ),
     flk_get_checkpoint: method(
       (p) => optionalEpoch(p, 0),
