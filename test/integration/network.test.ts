@@ -216,3 +216,75 @@ describe('network: a committee of three from a genesis registry', () => {
     await assert.rejects(f.publish('x', text('y')), (err: unknown) => isFleekError(err, 'UNAVAILABLE'))
   })
 })
+
+describe('network: nodes registered after genesis (setRegistry)', () => {
+  const controller = new AbortController()
+  const p = makeNodeKey('registry-p')
+  const q = makeNodeKey('registry-q')
+  const committee = [p.publicKey, q.publicKey]
+  // A long backoff: a member is redialled promptly only because setRegistry wakes its dial loop.
+  const slow = { ...fast, reconnectMinMs: 30_000, reconnectMaxMs: 60_000 }
+  const started: Network[] = []
+  let pNet: Network
+
+  const startQ = async (): Promise<Network> => {
+    const network = await Network.start(
+      { ...slow },
+      { nodeKey: { secret: q.seed }, committee },
+      controller.signal,
+    )
+    started.push(network)
+    return network
+  }
+  const recordOf = (key: TestNodeKey, network: Network): NodeRecord => ({
+    publicKey: key.publicKey,
+    multiaddrs: network.addresses().map((a) => a.replace(/\/p2p\/.*$/, '')),
+  })
+
+  before(async () => {
+    // Neither knows where the other listens: the genesis registry had neither.
+    pNet = await Network.start({ ...slow }, { nodeKey: { secret: p.seed }, committee }, controller.signal)
+    started.push(pNet)
+  })
+
+  after(async () => {
+    controller.abort()
+    await Promise.all(started.map((n) => n.close()))
+  })
+
+  it('dials a committee member once the registry names it, and is idempotent', async () => {
+    const qNet = await startQ()
+    assert.equal(pNet.isConnected(q.peerKey), false)
+    const record = recordOf(q, qNet)
+    // The own record is ignored.
+    const change = await pNet.setRegistry([record, recordOf(p, pNet)])
+    assert.deepEqual(change, { added: [q.peerKey], changed: [], removed: [] })
+    await waitFor(() => pNet.isConnected(q.peerKey), 10_000, 'p connected to q')
+    assert.deepEqual(await pNet.setRegistry([record]), { added: [], changed: [], removed: [] })
+    assert.deepEqual(pNet.peers().find((s) => s.publicKey === q.peerKey)?.addresses, record.multiaddrs)
+  })
+
+  it('redials a member whose registered address changed', async () => {
+    await started[1].close()
+    await waitFor(() => !pNet.isConnected(q.peerKey), 10_000, 'p lost q')
+    const qNet = await startQ()
+    const change = await pNet.setRegistry([recordOf(q, qNet)])
+    assert.deepEqual(change, { added: [], changed: [q.peerKey], removed: [] })
+    await waitFor(() => pNet.isConnected(q.peerKey) && qNet.isConnected(p.peerKey), 10_000, 'p redialled q')
+  })
+
+  it('forgets a removed node, and refuses a malformed record without changing anything', async () => {
+    await assert.rejects(
+      pNet.setRegistry([{ publicKey: q.publicKey, multiaddrs: ['not a multiaddr'] }]),
+      (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+    )
+    await assert.rejects(
+      pNet.setRegistry([{ publicKey: new Uint8Array(5), multiaddrs: [] }]),
+      (err: unknown) => isFleekError(err, 'INVALID_INPUT'),
+    )
+    assert.ok((pNet.peers().find((s) => s.publicKey === q.peerKey)?.addresses.length ?? 0) > 0)
+    assert.deepEqual(await pNet.setRegistry([]), { added: [], changed: [], removed: [q.peerKey] })
+    // Still a committee member: listed, without registry addresses.
+    assert.deepEqual(pNet.peers().find((s) => s.publicKey === q.peerKey)?.addresses, [])
+  })
+})
