@@ -31,8 +31,39 @@ export interface Table {
   entries(options?: RangeOptions): Iterable<[StorageKey, unknown]>
 }
 
+/** A table as a read view saw it: reads only. */
+export interface ReadTable {
+  readonly name: string
+  /** The decoded value, or undefined. */
+  get(key: StorageKey): unknown
+  /** The stored DAG-CBOR bytes, or undefined. */
+  getBytes(key: StorageKey): Uint8Array | undefined
+  /** How many entries the table holds. */
+  count(): number
+  /** Every entry in key order, with its stored DAG-CBOR bytes (nothing decoded). */
+  entryBytes(): Iterable<[StorageKey, Uint8Array]>
+}
+
+/**
+ * A consistent, read-only view of some tables as last committed when it was taken: later commits do
+ * not change what it reads, however long it is read for (a state snapshot written out in the
+ * background). An lmdb view holds a read transaction, which keeps the pages it sees from being
+ * reused: close it as soon as it is read.
+ */
+export interface ReadView {
+  /** One of the tables named when the view was taken (INTERNAL for any other). */
+  table(name: string): ReadTable
+  /** Ends the view. Idempotent; reads afterwards (or after the storage closes) throw UNAVAILABLE. */
+  close(): void
+}
+
 export interface Storage {
   table(name: string): Table
+  /**
+   * A view of `tables` as committed now. Synchronous: take it exactly where the state it must show
+   * has just committed. Refused (INTERNAL) inside a transaction, whose writes it could not show.
+   */
+  readView(tables: readonly string[]): ReadView
   /**
    * Runs `fn` in one write transaction: every put and delete inside commits atomically when `fn`
    * returns, and none does when it throws (the error is rethrown). Reads inside see the writes.

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import * as dagCbor from '@ipld/dag-cbor'
-import { open, type Database, type RootDatabase } from 'lmdb'
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb'
 import { FleekError, fromSystemError } from '../../lib/errors.ts'
-import type { RangeOptions, Storage, StorageKey, Table } from './interface.ts'
+import type { RangeOptions, ReadTable, ReadView, Storage, StorageKey, Table } from './interface.ts'
 
 export interface LmdbStorageOptions {
   /** Maximum number of named tables. */
@@ -30,6 +30,7 @@ export function openLmdbStorage(path: string, options: LmdbStorageOptions = {}):
 class LmdbStorage implements Storage {
   readonly #root: RootDatabase
   readonly #tables = new Map<string, LmdbTable>()
+  readonly #views = new Set<LmdbReadView>()
   #inTransaction = false
   #closed = false
 
@@ -37,7 +38,7 @@ class LmdbStorage implements Storage {
     this.#root = root
   }
 
-  table(name: string): Table {
+  table(name: string): LmdbTable {
     this.#checkOpen()
     let table = this.#tables.get(name)
     if (table === undefined) {
@@ -62,9 +63,23 @@ class LmdbStorage implements Storage {
     }
   }
 
+  readView(tables: readonly string[]): ReadView {
+    if (this.#inTransaction)
+      throw new FleekError(
+        'INTERNAL',
+        'a read view is taken outside a transaction (it shows committed state)',
+      )
+    // A table opened after a read transaction began is out of that transaction's reach: open first.
+    const dbs = new Map(tables.map((name) => [name, this.table(name).db]))
+    const view = new LmdbReadView(dbs, this.#root.useReadTransaction(), () => this.#views.delete(view))
+    this.#views.add(view)
+    return view
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const view of [...this.#views]) view.close()
     await this.#root.close()
   }
 
@@ -75,12 +90,13 @@ class LmdbStorage implements Storage {
 
 class LmdbTable implements Table {
   readonly name: string
-  readonly #db: Database<Buffer, StorageKey>
+  /** The lmdb table itself (for read views). */
+  readonly db: Database<Buffer, StorageKey>
   readonly #inTransaction: () => boolean
 
   constructor(name: string, db: Database<Buffer, StorageKey>, inTransaction: () => boolean) {
     this.name = name
-    this.#db = db
+    this.db = db
     this.#inTransaction = inTransaction
   }
 
@@ -90,7 +106,7 @@ class LmdbTable implements Table {
   }
 
   getBytes(key: StorageKey): Uint8Array | undefined {
-    const value = this.#db.get(key)
+    const value = this.db.get(key)
     return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
 
@@ -101,12 +117,12 @@ class LmdbTable implements Table {
   putBytes(key: StorageKey, bytes: Uint8Array): void {
     this.#checkWritable()
     // lmdb writes any Uint8Array as is (inside the transaction it is copied before putSync returns).
-    this.#db.putSync(key, bytes as Buffer)
+    this.db.putSync(key, bytes as Buffer)
   }
 
   delete(key: StorageKey): void {
     this.#checkWritable()
-    this.#db.removeSync(key)
+    this.db.removeSync(key)
   }
 
   *entries(options: RangeOptions = {}): Iterable<[StorageKey, unknown]> {
@@ -118,7 +134,7 @@ class LmdbTable implements Table {
       if (start === undefined || String(start) < low) start = low
       if (end === undefined || String(end) > high) end = high
     }
-    for (const { key, value } of this.#db.getRange({ start, end, limit })) {
+    for (const { key, value } of this.db.getRange({ start, end, limit })) {
       if (prefix !== undefined && !(typeof key === 'string' && key.startsWith(prefix))) continue
       yield [key, dagCbor.decode(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))]
     }
@@ -127,5 +143,69 @@ class LmdbTable implements Table {
   #checkWritable(): void {
     if (!this.#inTransaction())
       throw new FleekError('INTERNAL', `write to table ${this.name} outside a transaction`)
+  }
+}
+
+const asBytes = (value: Buffer): Uint8Array =>
+  new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+
+/** A read transaction of lmdb and the tables opened before it began. */
+class LmdbReadView implements ReadView {
+  readonly #dbs: Map<string, Database<Buffer, StorageKey>>
+  readonly #txn: Transaction
+  readonly #onClose: () => void
+  readonly #tables = new Map<string, ReadTable>()
+  #closed = false
+
+  constructor(dbs: Map<string, Database<Buffer, StorageKey>>, txn: Transaction, onClose: () => void) {
+    this.#dbs = dbs
+    this.#txn = txn
+    this.#onClose = onClose
+  }
+
+  table(name: string): ReadTable {
+    this.#checkOpen()
+    const known = this.#tables.get(name)
+    if (known !== undefined) return known
+    const db = this.#dbs.get(name)
+    if (db === undefined) throw new FleekError('INTERNAL', `table ${name} is not in this read view`)
+    const transaction = this.#txn
+    const check = (): void => this.#checkOpen()
+    const table: ReadTable = {
+      name,
+      getBytes(key) {
+        check()
+        const value = db.get(key, { transaction })
+        return value === undefined ? undefined : asBytes(value)
+      },
+      get(key) {
+        const bytes = this.getBytes(key)
+        return bytes === undefined ? undefined : dagCbor.decode(bytes)
+      },
+      count() {
+        check()
+        return db.getCount({ transaction })
+      },
+      *entryBytes() {
+        check()
+        for (const { key, value } of db.getRange({ transaction })) {
+          yield [key, asBytes(value)]
+          check() // the view may have been closed while the caller held the iterator
+        }
+      },
+    }
+    this.#tables.set(name, table)
+    return table
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#txn.done()
+    this.#onClose()
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new FleekError('UNAVAILABLE', 'the read view is closed')
   }
 }

@@ -1,6 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { FleekError } from '../../lib/errors.ts'
-import type { RangeOptions, Storage, StorageKey, Table } from './interface.ts'
+import type { RangeOptions, ReadTable, ReadView, Storage, StorageKey, Table } from './interface.ts'
 
 /**
  * An in-memory Storage with the same semantics as the lmdb one (atomic transactions, key order:
@@ -40,6 +40,19 @@ export class MemoryStorage implements Storage {
     } finally {
       this.#pending = undefined
     }
+  }
+
+  readView(tables: readonly string[]): ReadView {
+    this.#checkOpen()
+    if (this.#pending !== undefined)
+      throw new FleekError(
+        'INTERNAL',
+        'a read view is taken outside a transaction (it shows committed state)',
+      )
+    // Committed bytes are never changed in place (a write replaces them), so copies of the key maps
+    // are a consistent view.
+    const copies = new Map(tables.map((name) => [name, new Map(this.#data.get(name))]))
+    return new MemoryReadView(copies, () => this.#closed)
   }
 
   async close(): Promise<void> {
@@ -133,5 +146,58 @@ class MemoryTable implements Table {
       count++
       yield [key, dagCbor.decode(bytes)]
     }
+  }
+}
+
+class MemoryReadView implements ReadView {
+  readonly #data: Map<string, Map<StorageKey, Uint8Array>>
+  readonly #storageClosed: () => boolean
+  readonly #tables = new Map<string, ReadTable>()
+  #closed = false
+
+  constructor(data: Map<string, Map<StorageKey, Uint8Array>>, storageClosed: () => boolean) {
+    this.#data = data
+    this.#storageClosed = storageClosed
+  }
+
+  table(name: string): ReadTable {
+    this.#checkOpen()
+    const known = this.#tables.get(name)
+    if (known !== undefined) return known
+    const data = this.#data.get(name)
+    if (data === undefined) throw new FleekError('INTERNAL', `table ${name} is not in this read view`)
+    const check = (): void => this.#checkOpen()
+    const table: ReadTable = {
+      name,
+      getBytes(key) {
+        check()
+        return data.get(key)
+      },
+      get(key) {
+        const bytes = this.getBytes(key)
+        return bytes === undefined ? undefined : dagCbor.decode(bytes)
+      },
+      count() {
+        check()
+        return data.size
+      },
+      *entryBytes() {
+        check()
+        for (const key of [...data.keys()].sort(compareKeys)) {
+          yield [key, data.get(key) as Uint8Array]
+          check()
+        }
+      },
+    }
+    this.#tables.set(name, table)
+    return table
+  }
+
+  close(): void {
+    this.#closed = true
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || this.#storageClosed()) throw new FleekError('UNAVAILABLE', 'the read view is closed')
   }
 }

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+
+import * as dagCbor from '@ipld/dag-cbor'
+
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import { MemoryStorage, openLmdbStorage, type Storage } from '../../../../src/node/storage/index.ts'
 
@@ -103,6 +106,71 @@ for (const [name, create] of implementations) {
         ],
       )
       await storage.close()
+    })
+
+    test('a read view keeps the state committed when it was taken, across turns and later commits', async () => {
+      const storage = create()
+      const t = storage.table('t')
+      const numbers = storage.table('n')
+      storage.transaction(() => {
+        for (const k of ['b', 'a', 'c']) t.put(k, k.toUpperCase())
+        for (const k of [10, 2, 1]) numbers.put(k, k)
+      })
+      // Inside a transaction a view could not show its writes: refused.
+      assert.throws(
+        () => storage.transaction(() => storage.readView(['t'])),
+        (err: unknown) => isFleekError(err, 'INTERNAL'),
+      )
+      const view = storage.readView(['t', 'n', 'fresh'])
+      storage.transaction(() => {
+        t.put('a', 'changed')
+        t.delete('b')
+        t.put('d', 'D')
+        numbers.put(0, 0)
+        storage.table('fresh').put('x', 1)
+      })
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const vt = view.table('t')
+      assert.equal(vt.name, 't')
+      assert.equal(vt.get('a'), 'A')
+      assert.equal(vt.get('b'), 'B')
+      assert.equal(vt.get('d'), undefined)
+      assert.deepEqual(vt.getBytes('c'), t.getBytes('c'))
+      assert.equal(vt.count(), 3)
+      assert.deepEqual(
+        [...vt.entryBytes()].map(([k, b]) => [k, dagCbor.decode(b)]),
+        [
+          ['a', 'A'],
+          ['b', 'B'],
+          ['c', 'C'],
+        ],
+      )
+      assert.deepEqual(
+        [...view.table('n').entryBytes()].map(([k]) => k),
+        [1, 2, 10],
+      )
+      assert.equal(view.table('fresh').count(), 0)
+      // The live tables moved on.
+      assert.equal(t.get('a'), 'changed')
+      assert.equal(t.get('b'), undefined)
+      assert.throws(
+        () => view.table('other'),
+        (err: unknown) => isFleekError(err, 'INTERNAL'),
+      )
+      // Closing ends reads, even through an iterator taken before.
+      const entries = vt.entryBytes()[Symbol.iterator]()
+      assert.equal(entries.next().value?.[0], 'a')
+      view.close()
+      view.close()
+      for (const read of [() => vt.get('a'), () => vt.count(), () => entries.next(), () => view.table('t')])
+        assert.throws(read, (err: unknown) => isFleekError(err, 'UNAVAILABLE'))
+      // A view left open ends with the storage.
+      const open = storage.readView(['t'])
+      await storage.close()
+      assert.throws(
+        () => open.table('t').count(),
+        (err: unknown) => isFleekError(err, 'UNAVAILABLE'),
+      )
     })
 
     test('close is idempotent and later use fails with UNAVAILABLE', async () => {
