@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
+import { hash } from '../../../../src/lib/b3/index.ts'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import { SnapshotStore } from '../../../../src/node/checkpoint/index.ts'
 import { seededBytes } from '../../../helpers/bytes.ts'
@@ -80,6 +81,46 @@ describe('snapshot store', () => {
     one.save(3, seededBytes(8, 3))
     one.save(4, seededBytes(8, 4))
     assert.deepEqual(one.epochs(), [4])
+  })
+
+  test('a snapshot written in pieces: hashed as it goes, 0600, whole or not at all; dead writers’ leftovers go', async (t) => {
+    const store = tempStore(t, 2)
+    const bytes = seededBytes(300_000, 5)
+    const pieces = [0, 1, 70_000, 70_001, 300_000].map((end, i, all) =>
+      bytes.subarray(i === 0 ? 0 : all[i - 1], end),
+    )
+    async function* slowly(): AsyncGenerator<Uint8Array> {
+      for (const p of pieces) yield p
+    }
+    const written = await store.write(3, slowly())
+    assert.equal(written.sizeBytes, bytes.length)
+    assert.deepEqual(written.hash, hash(bytes))
+    assert.deepEqual(store.read(3, 0, 1 << 20).bytes, bytes)
+    assert.equal(statSync(join(store.dir, 'epoch-3.cbor')).mode & 0o777, 0o600)
+    // A producer that fails, and an abort: the file of that epoch stays as it was, no temporary left.
+    function* failing(): Generator<Uint8Array> {
+      yield seededBytes(10, 1)
+      throw new Error('the state went away')
+    }
+    await assert.rejects(store.write(3, failing()), /the state went away/)
+    const abort = new AbortController()
+    function* aborting(): Generator<Uint8Array> {
+      yield seededBytes(10, 1)
+      abort.abort()
+      yield seededBytes(10, 2)
+    }
+    await assert.rejects(store.write(4, aborting(), abort.signal), { name: 'AbortError' })
+    assert.deepEqual(readdirSync(store.dir), ['epoch-3.cbor'])
+    assert.deepEqual(store.read(3, 0, 1 << 20).bytes, bytes)
+    // A temporary file of a process that is gone (a crash mid-write) is removed by the next write;
+    // a live writer's is not.
+    const dead = '.epoch-8.cbor.2147483646-abcdef.tmp'
+    const live = `.epoch-9.cbor.${process.pid}-abcdef.tmp`
+    writeFileSync(join(store.dir, dead), 'x')
+    writeFileSync(join(store.dir, live), 'x')
+    await store.write(5, [seededBytes(5, 5)])
+    assert.deepEqual(readdirSync(store.dir).sort(), [live, 'epoch-3.cbor', 'epoch-5.cbor'])
+    await assert.rejects(store.write(-1, []), code('INVALID_INPUT'))
   })
 
   test('snapshot files are 0600 in a 0700 folder', { skip: process.platform === 'win32' }, (t) => {
