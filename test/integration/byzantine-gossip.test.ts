@@ -22,7 +22,7 @@ import {
   type Checkpoint,
   type CheckpointMessage,
 } from '../../src/node/checkpoint/index.ts'
-import { Network, type NodeRecord } from '../../src/node/network/index.ts'
+import { Network, silentNetworkMetrics, type NodeRecord } from '../../src/node/network/index.ts'
 import { OffenderLog } from '../../src/node/offenders.ts'
 import {
   GENESIS_PARCEL_DIGEST,
@@ -359,6 +359,70 @@ describe('byzantine member: parcels and checkpoints over gossip', () => {
       (err) => isFleekError(err, 'INTEGRITY'),
     )
     assert.equal(hex(collector.latest()?.stateRoot ?? new Uint8Array()), hex(checkpointMessage(7).stateRoot))
+  })
+
+  it('bans a member that keeps gossiping bad parcels once the follower reports strike it, and drops its gossip', async () => {
+    // A second edge, wired the way node.ts wires the follower to the network: each report strikes the
+    // sender (network.penalize). Its metrics record each gossip message received, by size.
+    const reports: Array<{ peer: string; reason: string; detail?: string }> = []
+    const gossipSizes: number[] = []
+    const metrics = {
+      ...silentNetworkMetrics,
+      bytesReceived: (protocol: string, bytes: number) => {
+        if (protocol === `gossip ${PARCEL_TOPIC}`) gossipSizes.push(bytes)
+      },
+    }
+    const edge2 = await Network.start(
+      { ...fast, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: members.map((m) => m.network.addresses()[0]) },
+      {
+        nodeKey: { secret: makeNodeKey('byzantine gossip edge 2').seed },
+        committee: nodeKeys,
+        metrics,
+        onMisbehaviour: (peer, reason, detail) => reports.push({ peer, reason, detail }),
+      },
+      controller.signal,
+    )
+    try {
+      const follower2 = new ParcelFollower(
+        {},
+        {
+          storage: new MemoryStorage(),
+          committee: (epoch) => (epoch === 0 ? nodeKeys : undefined),
+          execute: () => undefined,
+          fetch: () => Promise.reject(new FleekError('NOT_FOUND', 'no fetch here')),
+          onMisbehaviour: (peer, reason) => edge2.penalize(peer, `parcel: ${reason}`),
+        },
+      )
+      edge2.subscribe(PARCEL_TOPIC, (message, from) => follower2.handleMessage(message, from))
+      await byz.connect(edge2.addresses()[0])
+      const banned = (): boolean =>
+        edge2.peers().some((p) => p.publicKey === byz.peerKey && p.bannedUntilMs > 0)
+      let n = 0
+      await byzPublishUntil(
+        PARCEL_TOPIC,
+        [craftGarbage(40, n++ & 0xff)],
+        banned,
+        'the byzantine member banned at the second edge',
+      )
+      const struck = reports.filter((r) => r.peer === byz.peerKey && r.reason === 'reported')
+      assert.ok(struck.length >= 3, JSON.stringify(reports))
+      assert.ok(struck.every((r) => /^parcel: malformed parcel message/.test(r.detail ?? '')))
+      assert.ok(reports.every((r) => r.peer === byz.peerKey))
+      await waitFor(() => !byz.isConnected(edge2.peerKey), 10_000, 'the byzantine member disconnected')
+      // Honest members still relay its gossip to the second edge, which drops it unread.
+      const before = reports.length
+      await retryUntil(
+        () => byz.publish(PARCEL_TOPIC, craftGarbage(777, n++ & 0xff)),
+        () => gossipSizes.includes(777),
+        20_000,
+        'gossip by the banned member relayed to the second edge',
+      )
+      assert.equal(reports.length, before, 'nothing of a banned author is handled')
+      assert.equal(edge2.penalize('not-a-peer', 'x'), false)
+      assert.equal(edge2.penalize(edge2.peerKey, 'x'), false)
+    } finally {
+      await edge2.close()
+    }
   })
 
   it('recorded only the byzantine member, and left no unhandled rejection behind', () => {
