@@ -201,14 +201,9 @@ export function getBlock(url: string, height: number): Promise<Block> {
  * The highest round a node has proposed a header for, read from its debug log ("proposing header").
  * Undefined when the log has none (log level above debug).
  */
-export function readProposedRound(home: string): number | undefined {
-  const text = readFileSync(join(home, 'node.log'), 'utf8')
-  const at = text.lastIndexOf('"msg":"proposing header"')
-  if (at < 0) return undefined
-  const end = text.indexOf('\n', at)
-  const line = text.slice(text.lastIndexOf('\n', at) + 1, end < 0 ? text.length : end)
-  const round = (JSON.parse(line) as { round?: unknown }).round
-  return typeof round === 'number' ? round : undefined
+/** The consensus round a member last proposed in, from `flk_get_status` (undefined off the committee). */
+export async function readConsensusRound(url: string): Promise<number | undefined> {
+  return (await rpc<{ consensusRound?: number }>(url, 'flk_get_status')).consensusRound
 }
 
 /** Sends encoded transactions as one JSON-RPC batch; the tx hash of each, or its error message. */
