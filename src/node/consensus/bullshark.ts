@@ -106,6 +106,14 @@ export class Bullshark<T extends DagVertex = DagVertex> {
     return Math.max(0, ...this.#lastCommitted)
   }
 
+  /**
+   * Round of the last committed certificate of `author` (0: none). A certificate of `author` of this
+   * round or an earlier one that is not committed yet never will be: the history walk skips it.
+   */
+  lastCommittedRoundOf(author: number): number {
+    return this.#lastCommitted[author] ?? 0
+  }
+
   /** Rounds below this are garbage-collected: not kept, not ordered. */
   get gcRound(): number {
     return Math.max(0, this.lastCommittedRound - this.#gcDepth)

@@ -21,7 +21,14 @@ import {
   type DagVertex,
 } from './bullshark.ts'
 import { toHex } from './committee.ts'
-import type { ConsensusClock, ConsensusLogger, ConsensusNetwork, DagStore, PeerKey } from './interface.ts'
+import type {
+  ConsensusClock,
+  ConsensusLogger,
+  ConsensusMetrics,
+  ConsensusNetwork,
+  DagStore,
+  PeerKey,
+} from './interface.ts'
 import {
   computeBatchDigest,
   computeCertificateDigest,
@@ -110,10 +117,29 @@ export interface CoreDeps {
   network: ConsensusNetwork
   clock: ConsensusClock
   logger: ConsensusLogger
+  metrics: ConsensusMetrics
 }
 
 /** The longest wait between two sends of an uncertified header of ours. */
 const MAX_RESEND_MS = 4000
+
+/** Where the time of one of our batches went (clock ms; 0 = not yet). Debug logs and metrics read it. */
+interface BatchTrace {
+  transactions: number
+  /** Its first transaction arrived. */
+  openedAtMs: number
+  sealedAtMs: number
+  /** First put into a header of ours. */
+  proposedAtMs: number
+  /** Round of the last header of ours that carried it, and how many did. */
+  round: number
+  proposals: number
+  /** The header that carried it was certified. */
+  certifiedAtMs: number
+}
+
+/** Traces kept at most (a bound, not a working limit: a trace goes when its batch commits). */
+const MAX_TRACES = 100_000
 
 interface OwnHeader {
   header: Header
@@ -131,6 +157,9 @@ export class NarwhalCore {
   readonly #network: ConsensusNetwork
   readonly #clock: ConsensusClock
   readonly #log: ConsensusLogger
+  readonly #metrics: ConsensusMetrics
+  readonly #traces = new Map<string, BatchTrace>()
+  #batchOpenedAtMs = 0
   readonly #peers: PeerKey[]
   readonly #abort = new AbortController()
 
@@ -170,6 +199,7 @@ export class NarwhalCore {
     this.#network = deps.network
     this.#clock = deps.clock
     this.#log = deps.logger
+    this.#metrics = deps.metrics
     this.#peers = deps.ctx.committee.members.map((m) => toHex(m.publicKey))
     this.#handledState = this.#loadState()
     this.#bullshark = new Bullshark(this.#ctx.size, { gcDepth: options.gcDepth }, this.#handledState)
@@ -216,6 +246,7 @@ export class NarwhalCore {
       )
     }
     if (this.#closed) throw new FleekError('UNAVAILABLE', 'consensus is stopped')
+    if (this.#batchTransactions.length === 0) this.#batchOpenedAtMs = this.#clock.now()
     this.#batchTransactions.push(transaction)
     this.#batchBytes += transaction.length
     if (this.#batchBytes >= this.#options.maxBatchBytes) this.#sealBatch()
@@ -295,6 +326,16 @@ export class NarwhalCore {
     this.#batchTransactions = []
     this.#batchBytes = 0
     const digest = this.#storeBatch(batch)
+    if (this.#traces.size < MAX_TRACES)
+      this.#traces.set(toHex(digest), {
+        transactions: batch.transactions.length,
+        openedAtMs: this.#batchOpenedAtMs,
+        sealedAtMs: this.#clock.now(),
+        proposedAtMs: 0,
+        round: 0,
+        proposals: 0,
+        certifiedAtMs: 0,
+      })
     this.#pendingDigests.push(digest)
     if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'batch', batch }))
     this.#tryPropose()
@@ -394,7 +435,19 @@ export class NarwhalCore {
       certified: false,
     }
     this.#restartHeaderTimer()
-    this.#log.debug({ round: next, batches: header.batches.length }, 'proposing header')
+    const now = this.#clock.now()
+    for (const d of header.batches) {
+      const trace = this.#traces.get(toHex(d))
+      if (trace === undefined) continue
+      if (trace.proposedAtMs === 0) trace.proposedAtMs = now
+      trace.round = next
+      trace.proposals++
+    }
+    this.#metrics.observeRound(next)
+    this.#log.debug(
+      { round: next, batches: header.batches.length, parents: header.parents.length },
+      'proposing header',
+    )
     this.#broadcastOwnHeader(header)
   }
 
@@ -446,6 +499,11 @@ export class NarwhalCore {
     own.certified = true
     const votes = [...own.votes].sort(([a], [b]) => a - b).map(([voter, signature]) => ({ voter, signature }))
     const certificate: Certificate = { header: own.header, votes }
+    const now = this.#clock.now()
+    for (const d of own.header.batches) {
+      const trace = this.#traces.get(toHex(d))
+      if (trace !== undefined) trace.certifiedAtMs = now
+    }
     this.#log.debug({ round: own.header.round }, 'header certified')
     // Stored before it is sent (after a crash, a certified header is known as such), and sent
     // before our next header, which it is a parent of.
@@ -496,6 +554,7 @@ export class NarwhalCore {
     this.#checkParentRounds(header)
     if (this.#closed || this.#dag.has(hex)) return this.#dag.has(hex)
     this.#store.putCertificate(hex, header.round, encodeCertificate(certificate))
+    this.#metrics.certificateAdded(header.author === this.#me)
     this.#insert(certificate, hex)
     this.#tryPropose()
     return true
@@ -523,7 +582,34 @@ export class NarwhalCore {
     const committed = this.#bullshark.insert(vertex)
     if (committed.length === 0) return
     for (const sub of committed) this.#enqueueCommit(sub)
+    this.#reproposeSkipped()
     this.#collectGarbage()
+  }
+
+  /**
+   * An own certificate that a commit went past without ordering it (a later certificate of ours is
+   * committed, and this one is in no committed history: it reached the others after they had moved
+   * on, and our next header, its only link, was superseded) can never commit — Bullshark skips a
+   * certificate whose author has a committed one of the same or a later round. Its batches go into
+   * our next header now, rather than when its round is collected `gcDepth` rounds later.
+   */
+  #reproposeSkipped(): void {
+    const committedRound = this.#bullshark.lastCommittedRoundOf(this.#me)
+    let skipped = 0
+    const batches: Uint8Array[] = []
+    for (const [hex, own] of this.#ownUncommitted) {
+      if (own.round > committedRound) continue
+      this.#ownUncommitted.delete(hex)
+      this.#uncommittedPayload.delete(hex)
+      batches.push(...own.batches)
+      skipped++
+    }
+    if (skipped === 0) return
+    this.#pendingDigests.unshift(...batches)
+    this.#log.debug(
+      { certificates: skipped, batches: batches.length, committedRound },
+      'batches of a skipped own certificate proposed again',
+    )
   }
 
   #checkParentRounds(header: Header): void {
@@ -657,14 +743,69 @@ export class NarwhalCore {
       this.#uncommittedPayload.delete(c.digest)
       this.#ownUncommitted.delete(c.digest)
     }
-    this.#delivery = this.#delivery.then(() => this.#deliver(sub, transactions))
+    this.#traceCommit(sub)
+    const committedAtMs = this.#clock.now()
+    this.#delivery = this.#delivery.then(() => this.#deliver(sub, transactions, committedAtMs))
   }
 
-  async #deliver(sub: CommittedSubDag<DagCertificate>, transactions: Uint8Array[]): Promise<void> {
+  /**
+   * The commit of our batches in `sub`: where their time went (debug log, one line per batch) and the
+   * commit latency metric. `lagRounds` is how many rounds the certificate waited below its anchor.
+   */
+  #traceCommit(sub: CommittedSubDag<DagCertificate>): void {
+    this.#metrics.subDagCommitted(sub.certificates.length, sub.batchDigests.length)
+    const now = this.#clock.now()
+    for (const c of sub.certificates) {
+      if (c.author !== this.#me) continue
+      for (const d of c.batchDigests) {
+        const hex = toHex(d)
+        const t = this.#traces.get(hex)
+        if (t === undefined) continue
+        this.#traces.delete(hex)
+        this.#metrics.observeCommitLatency((now - t.openedAtMs) / 1000)
+        const certifiedAtMs = t.certifiedAtMs || now
+        this.#log.debug(
+          {
+            batch: hex.slice(0, 16),
+            transactions: t.transactions,
+            round: c.round,
+            anchorRound: sub.anchorRound,
+            lagRounds: sub.anchorRound - c.round,
+            proposals: t.proposals,
+            sealMs: t.sealedAtMs - t.openedAtMs,
+            proposeMs: t.proposedAtMs - t.sealedAtMs,
+            certifyMs: certifiedAtMs - t.proposedAtMs,
+            commitMs: now - certifiedAtMs,
+            totalMs: now - t.openedAtMs,
+          },
+          'own batch committed',
+        )
+      }
+    }
+  }
+
+  async #deliver(
+    sub: CommittedSubDag<DagCertificate>,
+    transactions: Uint8Array[],
+    committedAtMs: number,
+  ): Promise<void> {
     if (this.#failed) return
     try {
       if (this.#handler !== undefined && (transactions.length > 0 || this.#options.deliverEmptySubDags)) {
+        const startMs = this.#clock.now()
         await this.#handler(sub, transactions)
+        const endMs = this.#clock.now()
+        this.#log.debug(
+          {
+            index: sub.index,
+            anchorRound: sub.anchorRound,
+            certificates: sub.certificates.length,
+            transactions: transactions.length,
+            queuedMs: startMs - committedAtMs,
+            executeMs: endMs - startMs,
+          },
+          'sub-dag executed',
+        )
       }
     } catch (err) {
       this.#failed = true

@@ -17,10 +17,12 @@ import { FleekError } from '../../lib/errors.ts'
 import { findMemberIndex, toHex, type Committee } from './committee.ts'
 import { NarwhalCore, defaultConsensusOptions, type CommitHandler, type ConsensusOptions } from './core.ts'
 import {
+  noMetrics,
   silentLogger,
   systemClock,
   type ConsensusClock,
   type ConsensusLogger,
+  type ConsensusMetrics,
   type ConsensusNetwork,
   type DagStore,
   type PeerKey,
@@ -37,7 +39,15 @@ export type { CommittedSubDag, BullsharkState } from './bullshark.ts'
 export { leaderOf } from './bullshark.ts'
 export type { Committee, CommitteeMember } from './committee.ts'
 export { computeMaxFaulty, computeQuorumThreshold, computeValidityThreshold } from './committee.ts'
-export type { ConsensusClock, ConsensusLogger, ConsensusNetwork, DagStore, PeerKey } from './interface.ts'
+export type {
+  ConsensusClock,
+  ConsensusLogger,
+  ConsensusMetrics,
+  ConsensusNetwork,
+  DagStore,
+  PeerKey,
+} from './interface.ts'
+export { createConsensusMetrics } from './metrics.ts'
 export { MemoryDagStore } from './memory-store.ts'
 export type { Batch, Certificate, Header, Vote } from './messages.ts'
 
@@ -55,6 +65,8 @@ export interface ConsensusDeps {
   network: ConsensusNetwork
   clock?: ConsensusClock
   logger?: ConsensusLogger
+  /** Prometheus metrics (`createConsensusMetrics(registry)`, one per node, shared across epochs). */
+  metrics?: ConsensusMetrics
 }
 
 export class Consensus {
@@ -83,6 +95,7 @@ export class Consensus {
       network: deps.network,
       clock: deps.clock ?? systemClock,
       logger: deps.logger ?? silentLogger,
+      metrics: deps.metrics ?? noMetrics,
     })
   }
 

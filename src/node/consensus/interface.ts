@@ -60,6 +60,28 @@ export interface ConsensusLogger {
   error(context: object, message: string): void
 }
 
+/**
+ * What consensus reports for Prometheus (`fleek_consensus_<what>_<unit>`); `createConsensusMetrics` in
+ * metrics.ts is the prom-client implementation. Optional: without it nothing is counted.
+ */
+export interface ConsensusMetrics {
+  /** The round this node just proposed a header for. */
+  observeRound(round: number): void
+  /** A certificate entered the DAG: `own` when formed here from the votes for our header. */
+  certificateAdded(own: boolean): void
+  /** A sub-DAG was committed (its certificates are ordered). */
+  subDagCommitted(certificates: number, batches: number): void
+  /** Seconds from a batch of ours sealed (its first transaction in) to the commit of its certificate. */
+  observeCommitLatency(seconds: number): void
+}
+
+export const noMetrics: ConsensusMetrics = {
+  observeRound: () => {},
+  certificateAdded: () => {},
+  subDagCommitted: () => {},
+  observeCommitLatency: () => {},
+}
+
 export const systemClock: ConsensusClock = {
   now: () => Date.now(),
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
