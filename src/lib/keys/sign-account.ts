@@ -36,7 +36,8 @@ export function recoverAccountAddress(messageHash: Uint8Array, signature: Uint8A
   try {
     const sig = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact').addRecoveryBit(recovery)
     if (sig.hasHighS()) throw new Error('high s')
-    return ethAddress(sig.recoverPublicKey(messageHash).toBytes(true))
+    // Uncompressed: ethAddress hashes X ‖ Y, and a compressed key would cost it a square root.
+    return ethAddress(sig.recoverPublicKey(messageHash).toBytes(false))
   } catch (err) {
     throw new FleekError('INVALID_INPUT', 'the account signature is not valid', { cause: err })
   }
