@@ -8,7 +8,7 @@ export class NodeMetrics {
   readonly registry: Registry
   readonly #rpc: Counter<'method' | 'outcome'>
 
-  constructor(registry: Registry, sources: { height: () => number; peers: () => number }) {
+  constructor(registry: Registry, sources: { height: () => number }) {
     this.registry = registry
     collectDefaultMetrics({ register: registry })
     new Gauge({
@@ -24,14 +24,6 @@ export class NodeMetrics {
       help: 'JSON-RPC requests by method and outcome.',
       labelNames: ['method', 'outcome'],
       registers: [registry],
-    })
-    new Gauge({
-      name: 'fleek_network_peers',
-      help: 'Connected peers.',
-      registers: [registry],
-      collect() {
-        this.set(sources.peers())
-      },
     })
   }
 

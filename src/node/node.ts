@@ -26,7 +26,7 @@ import type { NodeHome } from './home.ts'
 import { Keystore } from './keystore/index.ts'
 import type { Logger } from './logger.ts'
 import { NodeMetrics } from './metrics.ts'
-import { Network } from './network/index.ts'
+import { Network, createNetworkMetrics } from './network/index.ts'
 import { OffenderLog } from './offenders.ts'
 import { ParcelService } from './parcels/index.ts'
 import type { NodeApi } from './rpc/api.ts'
@@ -109,12 +109,12 @@ export class FleekNode implements NodeApi {
     const storage = openLmdbStorage(home.path(config.storage.dir))
     closers.push(() => storage.close())
     const app = Application.open(storage, genesis)
-    const blockstore = Blockstore.open({
-      dir: home.path(config.blockstore.dir),
-      maxSizeBytes: config.blockstore.maxSizeBytes,
-    })
-    closers.push(() => blockstore.close())
     const registry = new Registry()
+    const blockstore = Blockstore.open(
+      { dir: home.path(config.blockstore.dir), maxSizeBytes: config.blockstore.maxSizeBytes },
+      { registry },
+    )
+    closers.push(() => blockstore.close())
     const offenders = new OffenderLog()
     // The network's lifetime is its own signal: it closes last but one, after everything that uses it.
     const networkAbort = new AbortController()
@@ -125,9 +125,11 @@ export class FleekNode implements NodeApi {
         registry: registryRecords(app),
         committee: app.epochInfo().committee,
         logger: logger.child({ component: 'network' }),
+        metrics: createNetworkMetrics(registry),
         onMisbehaviour: (peer, reason, detail) => {
-          // Consensus traffic from a member of another epoch's committee is routine around a change.
-          if (reason !== 'not-committee')
+          // Consensus traffic from a member of another epoch's committee is routine around a change;
+          // an offence another component reported (`penalize`) is on record already.
+          if (reason !== 'not-committee' && reason !== 'reported')
             offenders.record(peer, 'network', detail === undefined ? reason : `${reason}: ${detail}`)
         },
       },
@@ -135,6 +137,11 @@ export class FleekNode implements NodeApi {
     )
     closers.push(() => network.close())
 
+    // Nodes registered (or moved) since: dialled by their new addresses.
+    const updateRegistry = (): void =>
+      void network
+        .setRegistry(registryRecords(app))
+        .catch((err: unknown) => logger.warn({ err }, 'could not update the node registry'))
     // Callbacks of the components reach the node once it exists.
     const late: { node?: FleekNode } = {}
     const fatal = (err: unknown): void => {
@@ -151,6 +158,7 @@ export class FleekNode implements NodeApi {
         consensusKey,
         onMisbehaviour: (peer, reason) => offenders.record(peer, 'checkpoint', reason),
         logger: logger.child({ component: 'checkpoint' }),
+        registry,
       },
     )
     const consensus: EpochConsensus = new EpochConsensus(
@@ -203,6 +211,7 @@ export class FleekNode implements NodeApi {
           ),
         onMisbehaviour: (peer, reason) => {
           offenders.record(peer, 'parcel', reason)
+          network.penalize(peer, reason)
           logger.warn({ peer, reason }, 'peer sent a bad parcel')
         },
         committeeAddresses: () => committeeAddresses(app),
@@ -217,6 +226,7 @@ export class FleekNode implements NodeApi {
       onEpochEnded: (ended) => {
         checkpoints.onEpochEnded(ended)
         consensus.switchEpoch()
+        updateRegistry()
       },
       onFatal: fatal,
       logger: logger.child({ component: 'execution' }),
@@ -228,14 +238,14 @@ export class FleekNode implements NodeApi {
         storage,
         checkpoints,
         parcels,
-        onRestored: () => consensus.switchEpoch(),
+        onRestored: () => {
+          consensus.switchEpoch()
+          updateRegistry()
+        },
         logger: logger.child({ component: 'sync' }),
       },
     )
-    const metrics = new NodeMetrics(registry, {
-      height: () => app.height(),
-      peers: () => late.node?.peerCount() ?? 0,
-    })
+    const metrics = new NodeMetrics(registry, { height: () => app.height() })
     const node = new FleekNode(app, nodeKey.publicKey, {
       options,
       storage,
@@ -257,7 +267,10 @@ export class FleekNode implements NodeApi {
     )
 
     // A node that starts behind restores the latest checkpoint its peers prove, before it follows.
-    if (await catchUp.start(node.#abort.signal)) await network.setCommittee(app.epochInfo().committee)
+    if (await catchUp.start(node.#abort.signal)) {
+      await network.setRegistry(registryRecords(app))
+      await network.setCommittee(app.epochInfo().committee)
+    }
     if (node.#abort.signal.aborted) throw new FleekError('UNAVAILABLE', 'the node stopped while starting')
     node.#startComponents()
     const rpc = new RpcServer(config.rpc, {

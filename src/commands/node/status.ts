@@ -3,7 +3,8 @@ import { rpcClient, rpcFlags } from '../../cli/node-flags.ts'
 import type { NodeStatus } from '../../node/index.ts'
 
 export default class NodeStatusCommand extends FleekCommand<typeof NodeStatusCommand> {
-  static override summary = 'Show a running node: height, state root, epoch, committee, peers, tx/s.'
+  static override summary =
+    'Show a running node: height, state root, epoch, committee, consensus round, peers, tx/s.'
   static override examples = [
     '<%= config.bin %> node status',
     '<%= config.bin %> node status --rpc http://127.0.0.1:4241 --json | jq .height',
@@ -20,6 +21,7 @@ export default class NodeStatusCommand extends FleekCommand<typeof NodeStatusCom
     this.log(`state root ${s.stateRoot}`)
     this.log(`epoch      ${s.epoch} (ends in ${left}s)`)
     this.log(`committee  ${s.committee.length} member(s)${s.isCommitteeMember ? ', this node included' : ''}`)
+    if (s.consensusRound !== undefined) this.log(`round      ${s.consensusRound}`)
     this.log(`peers      ${s.peers}`)
     const { mode, checkpoint, restored } = s.sync
     this.log(

@@ -16,6 +16,8 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
+import { Counter, Gauge, type Registry } from 'prom-client'
+
 import { fromHex, toHex } from '../../lib/b3/index.ts'
 import { newProof, resumeProof } from '../../lib/b3/proof.ts'
 import { FleekError, fromSystemError } from '../../lib/errors.ts'
@@ -38,6 +40,8 @@ export const defaultBlockstoreOptions = { maxSizeBytes: 0 } as const
 export interface BlockstoreDeps {
   createWriter?: CreateFileWriter
   nowMs?: () => number
+  /** Where the blockstore's metrics go (a running node's registry). */
+  registry?: Registry
 }
 
 /** A content hash: 32 bytes, or 64 hex digits. */
@@ -128,6 +132,7 @@ export class Blockstore {
   readonly #meta: MetaStore
   readonly #createWriter: CreateFileWriter
   readonly #nowMs: () => number
+  readonly #evictions: Counter | undefined
   #closed = false
 
   private constructor(options: BlockstoreOptions, deps: BlockstoreDeps, meta: MetaStore) {
@@ -136,6 +141,32 @@ export class Blockstore {
     this.#meta = meta
     this.#createWriter = deps.createWriter ?? createFileWriter
     this.#nowMs = deps.nowMs ?? Date.now
+    if (deps.registry !== undefined) this.#evictions = this.#registerMetrics(deps.registry)
+  }
+
+  #registerMetrics(registry: Registry): Counter {
+    const entries = (): Array<[string, { sizeBytes: number }]> => (this.#closed ? [] : this.#meta.entries())
+    new Gauge({
+      name: 'fleek_blockstore_blobs',
+      help: 'Blobs held.',
+      registers: [registry],
+      collect() {
+        this.set(entries().length)
+      },
+    })
+    new Gauge({
+      name: 'fleek_blockstore_bytes',
+      help: 'Bytes of blob contents held.',
+      registers: [registry],
+      collect() {
+        this.set(entries().reduce((sum, [, r]) => sum + r.sizeBytes, 0))
+      },
+    })
+    return new Counter({
+      name: 'fleek_blockstore_evictions_total',
+      help: 'Blobs evicted by the size budget.',
+      registers: [registry],
+    })
   }
 
   /** Opens (creating) the store in `options.dir` and removes temporary files left by dead processes. */
@@ -311,6 +342,7 @@ export class Blockstore {
       await this.#delete(hex)
       total -= record.sizeBytes
       evicted.push(hex)
+      this.#evictions?.inc()
     }
     return evicted
   }

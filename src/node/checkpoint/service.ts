@@ -6,6 +6,8 @@
  * verified, so the chain it serves has no gaps. A node that is behind restores the latest checkpoint
  * its peers can prove (`restore`), at start and when it finds itself more than an epoch behind.
  */
+import { Counter, Gauge, type Registry } from 'prom-client'
+
 import { hash } from '../../lib/b3/index.ts'
 import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
@@ -62,6 +64,7 @@ export interface CheckpointServiceDeps {
   /** A peer sent a checkpoint, chain or snapshot that does not verify. */
   onMisbehaviour(peer: string, reason: string): void
   logger: Logger
+  registry?: Registry
 }
 
 /** The epoch-changing block, as the checkpoint signs it. */
@@ -95,12 +98,18 @@ export function committeeConsensusKeys(
   return keys.every((k) => k !== undefined) ? keys : undefined
 }
 
+interface CheckpointMetrics {
+  formed: Counter
+  restores: Counter<'outcome'>
+}
+
 export class CheckpointService {
   readonly #options: CheckpointServiceOptions
   readonly #deps: CheckpointServiceDeps
   readonly #me: string
   readonly #collector: CheckpointCollector
   readonly #snapshots: SnapshotStore
+  readonly #metrics: CheckpointMetrics | undefined
   #signal: AbortSignal = new AbortController().signal
 
   constructor(
@@ -120,6 +129,32 @@ export class CheckpointService {
         throw new FleekError('INVALID_INPUT', `checkpoint vote: ${reason}`)
       },
     })
+    if (deps.registry !== undefined) this.#metrics = this.#registerMetrics(deps.registry)
+  }
+
+  #registerMetrics(registry: Registry): CheckpointMetrics {
+    const latest = (): number => this.#collector.latest()?.epoch ?? -1
+    new Gauge({
+      name: 'fleek_checkpoint_latest_epoch',
+      help: 'Epoch of the latest checkpoint this node holds (-1: none).',
+      registers: [registry],
+      collect() {
+        this.set(latest())
+      },
+    })
+    return {
+      formed: new Counter({
+        name: 'fleek_checkpoint_formed_total',
+        help: 'Checkpoints aggregated here from 2f+1 committee votes.',
+        registers: [registry],
+      }),
+      restores: new Counter({
+        name: 'fleek_checkpoint_restores_total',
+        help: 'Checkpoint restores (a node behind importing a verified snapshot), by outcome.',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+    }
   }
 
   /** Fetches the checkpoint of the last epoch change if this node was away when its votes went round. */
@@ -245,8 +280,10 @@ export class CheckpointService {
         durationMs: Date.now() - startedMs,
       }
       logger.info(restored, 'restored the state of a checkpoint')
+      this.#metrics?.restores.inc({ outcome: 'restored' })
       return restored
     }
+    this.#metrics?.restores.inc({ outcome: 'failed' })
     throw lastErr ?? new FleekError('UNAVAILABLE', 'no peer served a valid snapshot')
   }
 
@@ -293,6 +330,7 @@ export class CheckpointService {
   }
 
   #logCheckpoint(checkpoint: Checkpoint): void {
+    this.#metrics?.formed.inc()
     this.#deps.logger.info(
       { epoch: checkpoint.epoch, height: checkpoint.height, stateRoot: toHex(checkpoint.stateRoot) },
       'checkpoint',
