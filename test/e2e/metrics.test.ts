@@ -2,10 +2,11 @@
 // (`fleek_<component>_<what>_<unit>`), and they move with what the node does. Also the consensus round
 // in `flk_get_status` and `fleek node status`.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 
-import { json, runFleek, scratchDir } from '../helpers/cli.ts'
+import { json, repoRoot, runFleek, scratchDir } from '../helpers/cli.ts'
 import { rpc, startNode } from '../helpers/node-process.ts'
 
 /** Samples of a Prometheus text exposition: `name{labels}` → value (comments skipped). */
@@ -27,12 +28,37 @@ const total = (samples: Map<string, number>, name: string): number =>
     0,
   )
 
-async function scrape(rpcUrl: string): Promise<Map<string, number>> {
+/** The metric names the Grafana dashboard in docs/ queries. */
+function dashboardMetrics(): Set<string> {
+  const dashboard = JSON.parse(readFileSync(join(repoRoot, 'docs', 'grafana-dashboard.json'), 'utf8')) as {
+    panels: Array<{ targets?: Array<{ expr: string }> }>
+  }
+  const names = new Set<string>()
+  for (const panel of dashboard.panels)
+    for (const { expr } of panel.targets ?? [])
+      for (const m of expr.matchAll(/\b((?:fleek|process|nodejs)_[a-z0-9_]+)/g)) names.add(m[1])
+  return names
+}
+
+/** The metric families a Prometheus text exposition declares (`# TYPE`), with a histogram's series. */
+function declaredMetrics(text: string): Set<string> {
+  const names = new Set<string>()
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(m[1])
+    if (m[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m[1] + s)
+  }
+  return names
+}
+
+async function scrapeText(rpcUrl: string): Promise<string> {
   const res = await fetch(`${rpcUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
   assert.equal(res.status, 200)
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/)
-  return parseExposition(await res.text())
+  return res.text()
 }
+
+const scrape = async (rpcUrl: string): Promise<Map<string, number>> =>
+  parseExposition(await scrapeText(rpcUrl))
 
 test('/metrics: each component exports its metrics, and they follow the node', async (t) => {
   const dir = scratchDir(t)
@@ -80,6 +106,13 @@ test('/metrics: each component exports its metrics, and they follow the node', a
   assert.ok(bad instanceof Error)
   const refused = await scrape(node.rpcUrl)
   assert.equal(refused.get('fleek_txpool_refused_total{reason="decode"}'), 1)
+
+  // Every metric the Grafana dashboard reads is exported.
+  const queried = dashboardMetrics()
+  assert.ok(queried.size >= 20, `the dashboard queries ${queried.size} metrics`)
+  const exported = declaredMetrics(await scrapeText(node.rpcUrl))
+  for (const name of queried)
+    assert.ok(exported.has(name), `the dashboard reads ${name}, which the node does not export`)
 
   // The consensus round, without reading logs.
   const status = json<{ consensusRound?: number; isCommitteeMember: boolean }>(
