@@ -50,6 +50,15 @@ export class NodeHome {
     return existsSync(this.dir)
   }
 
+  /**
+   * For commands that only read the home: NOT_FOUND (exit 3) when it does not exist, so that nothing
+   * creates it as a side effect.
+   */
+  requireExisting(): this {
+    if (!this.exists()) throw new FleekError('NOT_FOUND', `no fleek home at ${this.dir}: run \`fleek init\``)
+    return this
+  }
+
   /** True when the folder exists and holds anything at all. */
   isInitialised(): boolean {
     try {

@@ -2,7 +2,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { formatBytes } from '../../cli/progress.ts'
 import { fromHex } from '../../lib/b3/index.ts'
 import { toCid } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/index.ts'
+import { NodeHome, openHomeBlockstore } from '../../node/index.ts'
 
 export interface ContentListEntry {
   hash: string
@@ -29,7 +29,7 @@ export default class ContentLs extends FleekCommand<typeof ContentLs> {
     totalBytes: number
     maxSizeBytes: number
   }> {
-    const store = openHomeBlockstore(this.home)
+    const store = openHomeBlockstore(new NodeHome(this.home).requireExisting().dir)
     try {
       const blobs = store.list().map((b) => ({
         hash: b.hash,

@@ -1,5 +1,7 @@
 import { FleekCommand } from '../../cli/base-command.ts'
 import { hashArg, setPinned } from '../../cli/content.ts'
+import { parseContentId } from '../../lib/b3/cid.ts'
+import { NodeHome } from '../../node/index.ts'
 
 export default class ContentPin extends FleekCommand<typeof ContentPin> {
   static override summary = 'Pin a blob: the size budget never evicts it.'
@@ -12,6 +14,8 @@ export default class ContentPin extends FleekCommand<typeof ContentPin> {
   static override args = hashArg
 
   async run(): Promise<{ hash: string; pinned: boolean }> {
+    parseContentId(this.args.hash) // bad input is told first
+    new NodeHome(this.home).requireExisting()
     return setPinned(this.io, this.args.hash, true)
   }
 }

@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core'
 import { FleekCommand } from '../../cli/base-command.ts'
 import { hashArg } from '../../cli/content.ts'
 import { parseContentId } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/index.ts'
+import { NodeHome, openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentRm extends FleekCommand<typeof ContentRm> {
   static override summary = 'Remove a blob from the blockstore.'
@@ -22,7 +22,7 @@ export default class ContentRm extends FleekCommand<typeof ContentRm> {
 
   async run(): Promise<{ hash: string; sizeBytes: number; removed: true }> {
     const hash = parseContentId(this.args.hash)
-    const store = openHomeBlockstore(this.home)
+    const store = openHomeBlockstore(new NodeHome(this.home).requireExisting().dir)
     try {
       const removed = await store.remove(hash, { force: this.flags.force })
       this.log(`removed ${removed.hash} (${removed.sizeBytes} bytes)`)

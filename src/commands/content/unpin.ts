@@ -1,5 +1,7 @@
 import { FleekCommand } from '../../cli/base-command.ts'
 import { hashArg, setPinned } from '../../cli/content.ts'
+import { parseContentId } from '../../lib/b3/cid.ts'
+import { NodeHome } from '../../node/index.ts'
 
 export default class ContentUnpin extends FleekCommand<typeof ContentUnpin> {
   static override summary = 'Unpin a blob: the size budget may evict it again.'
@@ -12,6 +14,8 @@ export default class ContentUnpin extends FleekCommand<typeof ContentUnpin> {
   static override args = hashArg
 
   async run(): Promise<{ hash: string; pinned: boolean }> {
+    parseContentId(this.args.hash) // bad input is told first
+    new NodeHome(this.home).requireExisting()
     return setPinned(this.io, this.args.hash, false)
   }
 }

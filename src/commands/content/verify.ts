@@ -2,7 +2,7 @@ import { FleekCommand } from '../../cli/base-command.ts'
 import { hashArg } from '../../cli/content.ts'
 import { Progress } from '../../cli/progress.ts'
 import { parseContentId, toCid } from '../../lib/b3/cid.ts'
-import { openHomeBlockstore } from '../../node/index.ts'
+import { NodeHome, openHomeBlockstore } from '../../node/index.ts'
 
 export default class ContentVerify extends FleekCommand<typeof ContentVerify> {
   static override summary = 'Re-hash a stored blob block by block; name the first bad block.'
@@ -18,7 +18,7 @@ export default class ContentVerify extends FleekCommand<typeof ContentVerify> {
 
   async run(): Promise<{ hash: string; cid: string; ok: true; sizeBytes: number; blocks: number }> {
     const hash = parseContentId(this.args.hash)
-    const store = openHomeBlockstore(this.home)
+    const store = openHomeBlockstore(new NodeHome(this.home).requireExisting().dir)
     try {
       const size = store.stat(hash)?.sizeBytes
       const progress = new Progress({ label: 'verifying', totalBytes: size, enabled: !this.jsonEnabled() })

@@ -13,7 +13,7 @@ import {
   exportConsensusPem,
   exportNodePem,
 } from '../../lib/keys/index.ts'
-import { keyKinds } from '../../node/index.ts'
+import { NodeHome, keyKinds } from '../../node/index.ts'
 
 const formats: Record<KeyKind, string> = {
   node: 'pkcs8-pem',
@@ -42,6 +42,7 @@ export default class KeysExport extends FleekCommand<typeof KeysExport> {
 
   async run(): Promise<{ kind: KeyKind; format: string; path?: string; data?: string }> {
     const kind = this.args.kind as KeyKind
+    new NodeHome(this.home).requireExisting()
     const { home, keystore } = openKeystore(this.home)
     const out = this.flags.out === undefined ? undefined : resolve(this.flags.out)
     if (out !== undefined && existsSync(out) && !this.flags.force)

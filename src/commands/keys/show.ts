@@ -6,6 +6,7 @@ import { existingPassphrase, passphraseFlags } from '../../cli/passphrase.ts'
 import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { proveConsensusKey } from '../../lib/keys/index.ts'
+import { NodeHome } from '../../node/index.ts'
 
 export default class KeysShow extends FleekCommand<typeof KeysShow> {
   static override summary =
@@ -26,6 +27,7 @@ export default class KeysShow extends FleekCommand<typeof KeysShow> {
   }
 
   async run(): Promise<Identities & { consensusKeyProof?: string }> {
+    new NodeHome(this.home).requireExisting()
     const { home, keystore } = openKeystore(this.home)
     if (keystore.present().length === 0)
       throw new FleekError(
