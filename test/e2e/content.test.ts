@@ -201,6 +201,77 @@ test('folders: put as one deterministic tar, get restores them, symlinks skipped
     assert.deepEqual(listed.stdout.trim().split('\n'), ['big.bin', 'css/', 'css/site.css', 'index.html'])
 })
 
+test('get -o never replaces an existing file or folder without --force; --force replaces it whole', async (t) => {
+  const { dir, fleek } = setup(t)
+  const data = bytesOf(2 * BLOCK + 5, 11)
+  const file = join(dir, 'data.bin')
+  writeFileSync(file, data)
+  const put = json<Put>(await fleek(['content', 'put', file, '--json']))
+
+  // A file: refused in one line (exit 4), the file untouched, nothing left beside it.
+  const out = join(dir, 'out')
+  mkdirSync(out)
+  const target = join(out, 'target.bin')
+  writeFileSync(target, 'precious')
+  refused(
+    await fleek(['content', 'get', put.hash, '-o', target]),
+    4,
+    new RegExp(`^fleek: ${target} already exists \\(use --force to replace it\\)$`),
+  )
+  const asJson = await fleek(['content', 'get', put.hash, '-o', target, '--json'])
+  assert.equal(asJson.code, 4)
+  assert.equal((JSON.parse(asJson.stdout) as { error: { code: string } }).error.code, 'EXISTS')
+  assert.equal(readFileSync(target, 'utf8'), 'precious')
+  assert.deepEqual(readdirSync(out), ['target.bin'])
+  // --force replaces it (a new inode renamed over: never a half-written file at that path).
+  const inodeBefore = statSync(target).ino
+  const forced = json<{ output: string; sizeBytes: number }>(
+    await fleek(['content', 'get', put.hash, '-o', target, '--force', '--json']),
+  )
+  assert.equal(forced.output, target)
+  assert.ok(readFileSync(target).equals(data))
+  assert.notEqual(statSync(target).ino, inodeBefore)
+  assert.deepEqual(readdirSync(out), ['target.bin'])
+  // A new path needs no --force; a folder is not a file to replace, even with --force.
+  assert.equal((await fleek(['content', 'get', put.hash, '-o', join(out, 'new.bin')])).code, 0)
+  refused(await fleek(['content', 'get', put.hash, '-o', dir, '--force']), 5, /is a folder/)
+
+  // A stored folder: an existing folder with content (or a file) at -o DIR is refused without
+  // --force and left as it was; with --force the restored folder takes its place.
+  const site = join(dir, 'site')
+  mkdirSync(join(site, 'sub'), { recursive: true })
+  writeFileSync(join(site, 'index.html'), 'new\n')
+  writeFileSync(join(site, 'sub', 'a.txt'), 'a\n')
+  const folder = json<Put>(await fleek(['content', 'put', site, '--json']))
+  const restored = join(dir, 'restored')
+  mkdirSync(restored)
+  writeFileSync(join(restored, 'old.txt'), 'old\n')
+  refused(await fleek(['content', 'get', folder.hash, '-o', restored]), 4, /already exists \(use --force/)
+  assert.deepEqual(readdirSync(restored), ['old.txt'])
+  const replaced = json<{ files: number }>(
+    await fleek(['content', 'get', folder.hash, '-o', restored, '--force', '--json']),
+  )
+  assert.equal(replaced.files, 2)
+  assert.deepEqual(readdirSync(restored).sort(), ['index.html', 'sub'])
+  assert.equal(readFileSync(join(restored, 'sub', 'a.txt'), 'utf8'), 'a\n')
+  const asFile = join(dir, 'was-a-file')
+  writeFileSync(asFile, 'x')
+  refused(await fleek(['content', 'get', folder.hash, '-o', asFile]), 4, /already exists/)
+  assert.equal(readFileSync(asFile, 'utf8'), 'x')
+  assert.equal((await fleek(['content', 'get', folder.hash, '-o', asFile, '--force'])).code, 0)
+  assert.deepEqual(readdirSync(asFile).sort(), ['index.html', 'sub'])
+  // An empty folder is no content to lose: it is filled without --force. No leftovers beside.
+  const empty = join(dir, 'empty')
+  mkdirSync(empty)
+  assert.equal((await fleek(['content', 'get', folder.hash, '-o', empty])).code, 0)
+  assert.deepEqual(readdirSync(empty).sort(), ['index.html', 'sub'])
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('.')),
+    [],
+    'no temporary files or folders left',
+  )
+})
+
 test('pin, unpin, rm', async (t) => {
   const { dir, fleek } = setup(t)
   const file = join(dir, 'x')
@@ -242,6 +313,14 @@ test('bad hashes: malformed, sha2-256 CID, unknown', async (t) => {
     /sha2-256 CID: fetching it needs an origin fetch/,
   )
   const absent = toHex(hash(Buffer.from('absent')))
+  // No home yet: said so, and none is made.
+  refused(
+    await fleek(['content', 'get', absent, ...never]),
+    3,
+    /^fleek: no fleek home at .*: run `fleek init`$/,
+  )
+  writeFileSync(join(dir, 'x.bin'), 'x')
+  assert.equal((await fleek(['content', 'put', join(dir, 'x.bin')])).code, 0)
   refused(await fleek(['content', 'get', absent, ...never]), 3, /no blob [0-9a-f]{64}/)
   // Every other command that takes a hash parses it the same way.
   refused(await fleek(['content', 'verify', sha256Cid]), 5, /sha2-256 CID/)
