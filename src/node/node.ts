@@ -156,7 +156,10 @@ export class FleekNode implements NodeApi {
         network,
         nodeKey: nodeKey.publicKey,
         consensusKey,
-        onMisbehaviour: (peer, reason) => offenders.record(peer, 'checkpoint', reason),
+        onMisbehaviour: (peer, reason) => {
+          offenders.record(peer, 'checkpoint', reason)
+          network.penalize(peer, `checkpoint: ${reason}`)
+        },
         logger: logger.child({ component: 'checkpoint' }),
         registry,
       },
@@ -200,7 +203,9 @@ export class FleekNode implements NodeApi {
         network,
         nodeKey,
         isCommitteeMember: isMember,
-        execute: (parcel, digest) =>
+        execute: (parcel, digest) => {
+          // Held until a restore under way ends (the follower tries again; older parcels go stale).
+          if (catchUp.restoring) throw new FleekError('UNAVAILABLE', 'restoring a checkpoint')
           execution.execute(
             {
               sequence: { epoch: parcel.epoch, index: parcel.index },
@@ -208,10 +213,11 @@ export class FleekNode implements NodeApi {
               transactions: parcel.transactions,
             },
             digest,
-          ),
+          )
+        },
         onMisbehaviour: (peer, reason) => {
           offenders.record(peer, 'parcel', reason)
-          network.penalize(peer, reason)
+          network.penalize(peer, `parcel: ${reason}`)
           logger.warn({ peer, reason }, 'peer sent a bad parcel')
         },
         committeeAddresses: () => committeeAddresses(app),

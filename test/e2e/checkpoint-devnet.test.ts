@@ -4,7 +4,9 @@
 //   - with the default mode, checkpoint, it restores the state of the latest checkpoint the committee
 //     signed (a snapshot verified against the checkpoint's root) and follows the parcels after it: the
 //     blocks before the checkpoint are never fetched.
-// Both times it ends on the same state root as everyone else.
+// Then, without a restart, the running node is frozen (SIGSTOP) for two epoch changes: once it runs
+// again it finds a member's head more than an epoch ahead and restores a checkpoint too.
+// Every time it ends on the same state root as everyone else.
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,6 +29,7 @@ import { rpc } from '../helpers/node-process.ts'
 
 interface Status {
   epoch: number
+  startedAtMs: number
   height: number
   isCommitteeMember: boolean
   sync: {
@@ -75,8 +78,8 @@ test('an edge node down for two epochs catches up: by full replay, then through 
     writeFileSync(path, next)
   }
   /** Stops the late node and waits until the others have changed epoch twice (and hold a checkpoint). */
-  const awayForTwoEpochs = async (): Promise<number> => {
-    await devnet.stop(LATE)
+  const awayForTwoEpochs = async (stop = () => devnet.stop(LATE)): Promise<number> => {
+    await stop()
     const from = (await status(urls[0])).epoch
     await transfer(3)
     await waitUntil('two epoch changes', 60_000, async () => {
@@ -159,4 +162,38 @@ test('an edge node down for two epochs catches up: by full replay, then through 
       `checkpoint after epochs ${from}..${late.epoch}: caught up in ${ms} ms (restore ${restored.durationMs} ms, snapshot ${restored.snapshotBytes} B from ${restored.peer.slice(0, 8)}…)`,
     )
   })
+
+  await t.test(
+    'while running: frozen for two epochs, it restores a checkpoint without a restart',
+    async () => {
+      const before = await status(urls[LATE])
+      const nodes = json<{ nodes: Array<{ index: number; pid?: number }> }>(
+        await runFleek(['devnet', 'status', '--json', '--home', home]),
+      ).nodes
+      const pid = nodes.find((n) => n.index === LATE)?.pid
+      assert.ok(pid !== undefined, 'the late node runs')
+      let frozen = false
+      t.after(() => {
+        if (frozen) process.kill(pid, 'SIGCONT')
+      })
+      const from = await awayForTwoEpochs(async () => {
+        process.kill(pid, 'SIGSTOP')
+        frozen = true
+      })
+      const target = (await getStateRoot(urls[0])).height
+      process.kill(pid, 'SIGCONT')
+      frozen = false
+      await waitForAgreement(urls, target, 60_000)
+      const late = await status(urls[LATE])
+      assert.equal(late.startedAtMs, before.startedAtMs, 'the same process, never restarted')
+      const restored = late.sync.restored
+      assert.ok(restored, 'the node restored a checkpoint')
+      assert.ok(restored.epoch >= from + 1, `restored epoch ${restored.epoch}, frozen in epoch ${from}`)
+      assert.ok(restored.height > (before.sync.restored?.height ?? 0), 'a new restore, not the one at start')
+      await assert.rejects(getBlock(urls[LATE], restored.height), /no block|not found/i)
+      await transfer(1)
+      await waitForAgreement(urls, (await getStateRoot(urls[0])).height, 30_000)
+      t.diagnostic(`restored epoch ${restored.epoch} while running (${restored.durationMs} ms)`)
+    },
+  )
 })

@@ -8,7 +8,6 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
 
-import { hash } from '../../lib/b3/index.ts'
 import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import type { Application } from '../application/index.ts'
@@ -23,7 +22,7 @@ import {
   signCheckpoint,
 } from './checkpoint.ts'
 import { CHECKPOINT_TABLE, CheckpointCollector } from './collector.ts'
-import { exportSnapshot, importSnapshot } from './snapshot.ts'
+import { importSnapshot, writeSnapshot } from './snapshot.ts'
 import { SnapshotStore } from './snapshot-store.ts'
 import {
   type ChainedCheckpoint,
@@ -185,17 +184,22 @@ export class CheckpointService {
   }
 
   /**
-   * Right after the block that ended `ended.epoch`: the state snapshot is saved (to serve late nodes),
-   * and a member of the ended epoch's committee signs the checkpoint and gossips its vote.
+   * Right after the block that ended `ended.epoch`: the state snapshot of that block is written to the
+   * store (to serve late nodes) off the execution path — the state is fixed now, the file streams
+   * after — and then a member of the ended epoch's committee signs the checkpoint (its size and hash
+   * included) and gossips its vote.
    */
   onEpochEnded(ended: EndedEpoch): void {
     this.#scheduleBackfill(ended.epoch)
-    const snapshot = exportSnapshot(this.#deps.storage)
-    try {
-      this.#snapshots.save(ended.epoch, snapshot)
-    } catch (err) {
-      this.#deps.logger.warn({ err, epoch: ended.epoch }, 'could not save the state snapshot')
-    }
+    void writeSnapshot(this.#deps.storage, this.#snapshots, ended.epoch, this.#signal)
+      .then(({ sizeBytes, hash }) => this.#vote(ended, sizeBytes, hash))
+      .catch((err: unknown) => {
+        if (!this.#signal.aborted)
+          this.#deps.logger.warn({ err, epoch: ended.epoch }, 'could not write the state snapshot')
+      })
+  }
+
+  #vote(ended: EndedEpoch, snapshotBytes: number, snapshotHash: Uint8Array): void {
     const { chain } = this.#deps
     if (!(chain.committee(ended.epoch)?.members.some((m) => toHex(m) === this.#me) ?? false)) return
     const next = committeeConsensusKeys(chain, ended.epoch + 1)
@@ -203,8 +207,8 @@ export class CheckpointService {
     const vote = signCheckpoint(this.#deps.consensusKey, {
       ...ended,
       nextCommittee: computeCommitteeDigest(next),
-      snapshotBytes: snapshot.length,
-      snapshotHash: hash(snapshot),
+      snapshotBytes,
+      snapshotHash,
     })
     const checkpoint = this.#collector.addVote(vote)
     if (checkpoint !== undefined) this.#logCheckpoint(checkpoint)

@@ -53,6 +53,11 @@ export class CatchUp {
     return this.#restored
   }
 
+  /** True while a restore runs: the parcels wait (their blocks may be replaced by the checkpoint's state). */
+  get restoring(): boolean {
+    return this.#running !== undefined
+  }
+
   get mode(): 'checkpoint' | 'full' {
     return this.#options.mode
   }
@@ -73,8 +78,9 @@ export class CatchUp {
     this.#deps.logger.info({ epoch }, 'far behind; restoring a checkpoint')
     this.#running = this.#restore()
       .then(async (restored) => {
-        if (restored) return this.#deps.onRestored()
-        this.#noRestoreUntilMs = Date.now() + this.#options.retryAfterMs
+        if (restored) await this.#deps.onRestored()
+        else this.#noRestoreUntilMs = Date.now() + this.#options.retryAfterMs
+        // The parcels after the checkpoint (or, with none restored, every one since the head).
         this.#deps.parcels.pollHead()
       })
       .catch((err: unknown) => this.#deps.logger.warn({ err }, 'could not start after a restore'))
