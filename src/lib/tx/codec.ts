@@ -63,6 +63,32 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   return tx
 }
 
+/**
+ * Decodes a transaction as decodeTransaction does, and returns beside it its payload's encoding as found
+ * inside `bytes`. A canonical transaction is the map {payload, signature}, "payload" first (shorter key),
+ * so the canonical encoding of its payload — what the digest is computed over — is a slice of it:
+ * `a2 67 "payload" <payload> 69 "signature" 58 <40|41> <signature>`. No second encoding is needed.
+ */
+export function decodeTransactionParts(bytes: Uint8Array): { tx: Transaction; payloadBytes: Uint8Array } {
+  const tx = decodeTransaction(bytes)
+  const tailLength = SIGNATURE_KEY.length + 2 + tx.signature.length
+  const end = bytes.length - tailLength
+  if (
+    end <= PAYLOAD_KEY.length ||
+    !equalBytes(bytes.subarray(0, PAYLOAD_KEY.length), PAYLOAD_KEY) ||
+    !equalBytes(bytes.subarray(end, end + SIGNATURE_KEY.length), SIGNATURE_KEY)
+  ) {
+    // Unreachable for bytes that decoded (they are canonical); encoding again is the safe answer.
+    return { tx, payloadBytes: encodePayload(tx.payload) }
+  }
+  return { tx, payloadBytes: bytes.subarray(PAYLOAD_KEY.length, end) }
+}
+
+/** A map of two entries, then the text "payload" (0x67: text of 7 bytes). */
+const PAYLOAD_KEY = Uint8Array.of(0xa2, 0x67, ...new TextEncoder().encode('payload'))
+/** The text "signature" (0x69: text of 9 bytes). */
+const SIGNATURE_KEY = Uint8Array.of(0x69, ...new TextEncoder().encode('signature'))
+
 /** Converts to the IPLD data model: bigint → decimal string, undefined fields dropped. */
 function toCborable(value: unknown): CborValue {
   if (typeof value === 'bigint') return value.toString()

@@ -1,7 +1,8 @@
 export * from './types.ts'
-export { encodePayload, encodeTransaction, decodeTransaction } from './codec.ts'
+export { encodePayload, encodeTransaction, decodeTransaction, decodeTransactionParts } from './codec.ts'
 export {
   TRANSACTION_DIGEST_CONTEXT,
+  computeDigestOfEncodedPayload,
   computeTransactionDigest,
   signTransaction,
   verifyTransaction,

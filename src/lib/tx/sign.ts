@@ -20,6 +20,11 @@ export function computeTransactionDigest(payload: TransactionPayload): Uint8Arra
   return deriveKey(TRANSACTION_DIGEST_CONTEXT, encodePayload(payload))
 }
 
+/** The digest from the payload's canonical DAG-CBOR bytes (see decodeTransactionParts). */
+export function computeDigestOfEncodedPayload(payloadBytes: Uint8Array): Uint8Array {
+  return deriveKey(TRANSACTION_DIGEST_CONTEXT, payloadBytes)
+}
+
 export interface SigningKey {
   kind: 'account' | 'node'
   /** secp256k1 scalar (account) or ed25519 seed (node), 32 bytes. */

@@ -7,8 +7,10 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import {
   computeAccountAddress,
+  computeDigestOfEncodedPayload,
   computeTransactionDigest,
   decodeTransaction,
+  decodeTransactionParts,
   encodePayload,
   encodeTransaction,
   getAccountPublicKey,
@@ -18,6 +20,7 @@ import {
   toChecksumAddress,
   verifyTransaction,
   type MethodCall,
+  type Transaction,
   type TransactionPayload,
 } from '../../../../src/lib/tx/index.ts'
 import { deriveKey } from '../../../../src/lib/b3/index.ts'
@@ -109,6 +112,8 @@ const signAccountTx = (p: TransactionPayload) =>
   signTransaction(p, { kind: 'account', secret: accountSecret })
 const signNodeTx = (p: TransactionPayload) => signTransaction(p, { kind: 'node', secret: nodeSecret })
 
+const toHexString = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
 function throwsInvalid(fn: () => unknown, pattern?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(isFleekError(err, 'INVALID_INPUT'), `expected INVALID_INPUT, got ${String(err)}`)
@@ -132,6 +137,32 @@ describe('transaction encoding', () => {
         assert.deepEqual(encodeTransaction(back), bytes)
       }
     }
+  })
+
+  test('decodeTransactionParts: the payload bytes inside a transaction are encodePayload(payload), for every method', () => {
+    const check = (tx: Transaction) => {
+      const bytes = encodeTransaction(tx)
+      const { tx: back, payloadBytes } = decodeTransactionParts(bytes)
+      assert.deepEqual(back, tx)
+      assert.equal(toHexString(payloadBytes), toHexString(encodePayload(tx.payload)), tx.payload.method)
+      assert.deepEqual(computeDigestOfEncodedPayload(payloadBytes), computeTransactionDigest(tx.payload))
+    }
+    for (const call of accountCalls) check(signAccountTx(accountPayload(call, 42)))
+    for (const call of nodeCalls) check(signNodeTx(nodePayload(call, 42)))
+    // Sizes around the CBOR length boundaries of the payload (23/24, 255/256, 65535/65536 bytes).
+    fc.assert(
+      fc.property(fc.nat({ max: 70_000 }), fc.nat(), fc.boolean(), (size, nonce, asNode) => {
+        const metadata = new Uint8Array(size).fill(size & 0xff)
+        const call: MethodCall = {
+          method: 'SubmitDeliveryAcknowledgmentAggregation',
+          args: { serviceId: 1, commodity: BigInt(nonce), proofs: [], metadata },
+        }
+        const payload = asNode ? nodePayload(call, nonce) : accountPayload(call, nonce)
+        check(asNode ? signNodeTx(payload) : signAccountTx(payload))
+      }),
+      { seed: 5, numRuns: 40 },
+    )
+    throwsInvalid(() => decodeTransactionParts(new Uint8Array([0xa2])))
   })
 
   test('the digest is deriveKey("fleek-network transaction v1", dagcbor(payload)) with amounts as strings', () => {
