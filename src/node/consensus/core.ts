@@ -70,6 +70,13 @@ export interface ConsensusOptions {
   maxHeaderDelayMs: number
   /** At most this many batch digests in one header. */
   maxHeaderBatches: number
+  /**
+   * Once the previous round has its quorum, wait at most this long for the rest of it: our own
+   * header's certificate, and the certificates of the members that had one in the round before. A
+   * certificate that the next round does not reference commits rounds later (through its author's
+   * next one) or not at all (its batches are proposed again), so a short wait here cuts the tail.
+   */
+  maxParentWaitMs: number
   /** Rounds kept below the last committed round. */
   gcDepth: number
   /**
@@ -91,6 +98,7 @@ export const defaultConsensusOptions: ConsensusOptions = {
   headerBatches: 1,
   maxHeaderDelayMs: 200,
   maxHeaderBatches: 1000,
+  maxParentWaitMs: 50,
   gcDepth: 50,
   retainRounds: 1000,
   syncRetries: 3,
@@ -146,6 +154,8 @@ interface OwnHeader {
   digest: string
   votes: Map<number, Uint8Array>
   certified: boolean
+  /** Stored durably (sent only then). */
+  durable: boolean
 }
 
 export class NarwhalCore {
@@ -185,6 +195,10 @@ export class NarwhalCore {
   #pendingDigests: Uint8Array[] = []
   #headerDelayElapsed = false
   #headerTimer: unknown
+  /** The parent round whose wait (`maxParentWaitMs`) is armed, and whether it ran out. */
+  #parentWaitRound = 0
+  #parentWaitElapsed = false
+  #parentWaitTimer: unknown
   #resendTimer: unknown
   #batchTransactions: Uint8Array[] = []
   #batchBytes = 0
@@ -307,6 +321,8 @@ export class NarwhalCore {
     this.#closed = true
     this.#abort.abort()
     if (this.#headerTimer !== undefined) this.#clock.clearTimeout(this.#headerTimer)
+    if (this.#parentWaitTimer !== undefined) this.#clock.clearTimeout(this.#parentWaitTimer)
+    this.#parentWaitTimer = undefined
     if (this.#batchTimer !== undefined) this.#clock.clearTimeout(this.#batchTimer)
     if (this.#resendTimer !== undefined) this.#clock.clearTimeout(this.#resendTimer)
     this.#resendTimer = undefined
@@ -359,7 +375,7 @@ export class NarwhalCore {
       this.#headerDelayElapsed = true
       // A header that did not gather its quorum yet is sent again (votes are idempotent).
       const own = this.#ownHeader
-      if (own !== undefined && !own.certified && this.#ctx.size > 1) {
+      if (own !== undefined && own.durable && !own.certified && this.#ctx.size > 1) {
         this.#network.broadcast(encodeConsensusMessage({ type: 'header', header: own.header }))
         this.#armResend(own, this.#options.maxHeaderDelayMs * 2)
       }
@@ -376,7 +392,7 @@ export class NarwhalCore {
     if (this.#resendTimer !== undefined) this.#clock.clearTimeout(this.#resendTimer)
     this.#resendTimer = this.#clock.setTimeout(() => {
       this.#resendTimer = undefined
-      if (this.#closed || this.#ownHeader !== own || own.certified) return
+      if (this.#closed || this.#ownHeader !== own || own.certified || !own.durable) return
       this.#network.broadcast(encodeConsensusMessage({ type: 'header', header: own.header }))
       this.#armResend(own, Math.min(delayMs * 2, MAX_RESEND_MS))
     }, delayMs)
@@ -411,6 +427,7 @@ export class NarwhalCore {
     const payloadReady =
       this.#pendingDigests.length >= this.#options.headerBatches || this.#uncommittedPayload.size > 0
     if (!payloadReady && !this.#headerDelayElapsed) return
+    if (!this.#headerDelayElapsed && !this.#parentWaitOver(parentRound, parents)) return
 
     // The batches of a header of ours that never got its quorum go into this one (none are lost).
     const previous = this.#ownHeader
@@ -433,6 +450,7 @@ export class NarwhalCore {
       digest: toHex(computeHeaderDigest(header)),
       votes: new Map(),
       certified: false,
+      durable: false,
     }
     this.#restartHeaderTimer()
     const now = this.#clock.now()
@@ -448,12 +466,49 @@ export class NarwhalCore {
       { round: next, batches: header.batches.length, parents: header.parents.length },
       'proposing header',
     )
-    this.#broadcastOwnHeader(header)
+    this.#broadcastOwnHeader(this.#ownHeader)
   }
 
-  #broadcastOwnHeader(header: Header): void {
-    if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'header', header }))
-    this.#processHeader(header, undefined).catch((err: unknown) => this.#logFailure(err, 'own header failed'))
+  /**
+   * Whether the rest of `parentRound` is in (or waited for long enough): our own certificate of it,
+   * when our header of that round still gathers votes (proposing now would drop it, and with it the
+   * link to our previous certificate), and the certificates of the members that had one in the round
+   * before (a member that is down had none: nobody waits for it).
+   */
+  #parentWaitOver(parentRound: number, parents: DagCertificate[]): boolean {
+    if (parentRound === 0 || this.#ctx.size === 1) return true
+    const own = this.#ownHeader
+    const ownPending = own !== undefined && !own.certified && own.header.round === parentRound
+    const present = new Set(parents.map((p) => p.author))
+    const before = this.#rounds.get(parentRound - 1)
+    let behind = false
+    for (const author of before?.keys() ?? []) if (!present.has(author)) behind = true
+    if (!ownPending && !behind) return true
+    if (this.#parentWaitRound === parentRound) return this.#parentWaitElapsed
+    if (this.#parentWaitTimer !== undefined) this.#clock.clearTimeout(this.#parentWaitTimer)
+    this.#parentWaitRound = parentRound
+    this.#parentWaitElapsed = false
+    this.#parentWaitTimer = this.#clock.setTimeout(() => {
+      this.#parentWaitTimer = undefined
+      if (this.#parentWaitRound !== parentRound) return
+      this.#parentWaitElapsed = true
+      this.#tryPropose()
+    }, this.#options.maxParentWaitMs)
+    return false
+  }
+
+  /** Sends our header once it is durable (a restart must never propose another for its round). */
+  #broadcastOwnHeader(own: OwnHeader): void {
+    const { header } = own
+    this.#store
+      .flush()
+      .then(async () => {
+        own.durable = true
+        if (this.#closed) return
+        if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'header', header }))
+        await this.#processHeader(header, undefined)
+      })
+      .catch((err: unknown) => this.#logFailure(err, 'own header failed'))
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -484,6 +539,9 @@ export class NarwhalCore {
       )
     }
     const vote = signVote(this.#secretKey, header, digest, this.#me)
+    // Durable before it leaves: a restart must never vote for a conflicting header.
+    await this.#store.flush()
+    if (this.#closed) return
     if (header.author === this.#me) await this.#processVote(vote)
     else this.#network.send(this.#peers[header.author], encodeConsensusMessage({ type: 'vote', vote }))
   }
@@ -870,8 +928,14 @@ export class NarwhalCore {
       if (header.author === this.#me && header.round > this.#round) {
         this.#round = header.round
         const digest = toHex(computeHeaderDigest(header))
-        this.#ownHeader = { header, digest, votes: new Map(), certified: this.#dag.has(digest) }
-        if (!this.#ownHeader.certified) this.#broadcastOwnHeader(header)
+        this.#ownHeader = {
+          header,
+          digest,
+          votes: new Map(),
+          certified: this.#dag.has(digest),
+          durable: true,
+        }
+        if (!this.#ownHeader.certified) this.#broadcastOwnHeader(this.#ownHeader)
       }
     }
     if (restored > 0 || own !== undefined)

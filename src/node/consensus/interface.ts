@@ -20,8 +20,10 @@ export interface ConsensusNetwork {
 }
 
 /**
- * Durable storage of the DAG. Synchronous on purpose: a vote is recorded before it is sent, and the
- * lmdb implementation commits each write before returning. Keys are lowercase hex digests.
+ * Durable storage of the DAG. Reads see every earlier write at once; writes become durable in call
+ * order, at the latest when `flush()` resolves (the lmdb implementation commits them asynchronously,
+ * many at a time). A vote is recorded and flushed before it is sent, our header before it is
+ * broadcast. Keys are lowercase hex digests.
  */
 export interface DagStore {
   putBatch(digest: string, round: number, encodedBatch: Uint8Array): void
@@ -43,6 +45,8 @@ export interface DagStore {
   getState(): Uint8Array | undefined
   /** Drops batches, certificates and votes of rounds below `round`. */
   deleteBelowRound(round: number): void
+  /** Resolves once every earlier write is durable; rejects if one failed. */
+  flush(): Promise<void>
   close(): Promise<void>
 }
 

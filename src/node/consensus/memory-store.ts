@@ -71,5 +71,7 @@ export class MemoryDagStore implements DagStore {
     }
   }
 
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {}
 }

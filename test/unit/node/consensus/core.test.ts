@@ -248,6 +248,9 @@ describe('narwhal core', () => {
         .map((b) => decodeConsensusMessage(ctx, b))
         .flatMap((m) => (m.type === 'header' ? [m.header] : []))
     fire((d) => d === 100) // the header delay: round 1 is proposed
+    // It leaves once the store has it durably (with the memory store: the next turn of the loop).
+    await node.flushCommits()
+    await new Promise((resolve) => setImmediate(resolve))
     assert.equal(headers().length, 1)
     fire((d) => d === 100) // nobody voted: sent again, and a resend is armed
     assert.equal(headers().length, 2)
