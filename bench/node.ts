@@ -2,7 +2,8 @@
 // signature-verify rate for the same key type measured in the same run.
 //   - verify:   secp256k1 recovery (account transfers) and ed25519 verify (node transactions), alone
 //   - executor: Application.executeBlock on a real lmdb store, blocks of 500 (decode, verify, execute,
-//               state root, commit)
+//               state root, commit); transfers also with the signature check skipped (bytes the node
+//               verified at admission, the `isVerified` cache): the ceiling a faster check could reach
 //   - end to end: a real `fleek node run` process; transfers submitted over JSON-RPC, receipts awaited
 //   - RSS of that process idle and under the load
 // Rates are given per second of wall time and per second of this process's CPU time: on a machine
@@ -78,7 +79,13 @@ function measureVerify(txs: Uint8Array[]): Rate {
   })
 }
 
-function measureExecutor(nodeKey: SecretKey, owner: SecretKey, txs: Uint8Array[], dir: string): Rate {
+function measureExecutor(
+  nodeKey: SecretKey,
+  owner: SecretKey,
+  txs: Uint8Array[],
+  dir: string,
+  options: { skipSignatures?: boolean } = {},
+): Rate {
   const genesis = createDevnetGenesis({
     nodes: [
       {
@@ -97,7 +104,11 @@ function measureExecutor(nodeKey: SecretKey, owner: SecretKey, txs: Uint8Array[]
   let failed = 0
   const r = rate(txs.length, () => {
     for (let i = 0; i < txs.length; i += 500) {
-      const { receipts } = app.executeBlock({ transactions: txs.slice(i, i + 500), timestampMs: 1_000_001 })
+      const { receipts } = app.executeBlock({
+        transactions: txs.slice(i, i + 500),
+        timestampMs: 1_000_001,
+        ...(options.skipSignatures === true && { isVerified: () => true }),
+      })
       failed += receipts.filter((x) => x.status !== 'success').length
     }
   })
@@ -181,9 +192,13 @@ export async function run(): Promise<void> {
   const verifyEd = measureVerify(nodeTxs)
   const dir = mkdtempSync(join(tmpdir(), 'fleek-bench-exec-'))
   let execTransfers: Rate
+  let execTransfersVerified: Rate
   let execNode: Rate
   try {
     execTransfers = measureExecutor(nodeKey, owner, transfers, join(dir, 'a'))
+    execTransfersVerified = measureExecutor(nodeKey, owner, transfers, join(dir, 'c'), {
+      skipSignatures: true,
+    })
     execNode = measureExecutor(nodeKey, owner, nodeTxs, join(dir, 'b'))
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -193,6 +208,7 @@ export async function run(): Promise<void> {
   const rows: Array<[string, Rate, Rate]> = [
     ['secp256k1 recover (raw)', verifySecp, verifySecp],
     ['executor: transfers (secp256k1)', execTransfers, verifySecp],
+    ['executor: transfers, signatures pre-verified', execTransfersVerified, verifySecp],
     ['end to end over RPC: transfers', { wall: e2e.txPerSec, cpu: NaN }, verifySecp],
     ['ed25519 verify (raw)', verifyEd, verifyEd],
     ['executor: node txs (ed25519)', execNode, verifyEd],
@@ -218,6 +234,8 @@ export async function run(): Promise<void> {
       verifySecp256k1PerSec: Math.round(verifySecp.wall),
       verifyEd25519PerSec: Math.round(verifyEd.wall),
       executorTransfersPerSec: Math.round(execTransfers.wall),
+      executorTransfersPreVerifiedPerSec: Math.round(execTransfersVerified.wall),
+      executorPreVerifiedVsRecoveryCpu: ratio(execTransfersVerified.cpu, execTransfers.cpu),
       executorNodeTxPerSec: Math.round(execNode.wall),
       endToEndTransfersPerSec: Math.round(e2e.txPerSec),
       executorVsVerify: ratio(execTransfers.wall, verifySecp.wall),
