@@ -101,6 +101,11 @@ export interface ParcelFollowerDeps {
    * member, through consensus): an unattested copy of it that goes stale is no fake then.
    */
   isExecuted?(digest: Uint8Array): boolean
+  /**
+   * A gossiped parcel or attestation of `epoch`, more than one epoch past the head: true when the node
+   * catches up another way (a checkpoint restore), and the message is dropped.
+   */
+  onFarAhead?(epoch: number): boolean
   logger?: ConsensusLogger
   clock?: ConsensusClock
 }
@@ -233,6 +238,8 @@ export class ParcelFollower {
       this.#report(from, `malformed parcel message: ${(err as Error).message}`)
       return
     }
+    const epoch = message.kind === 'parcel' ? message.parcel.epoch : message.attestation.epoch
+    if (epoch > this.#head.epoch + 1 && this.#deps.onFarAhead?.(epoch) === true) return
     if (message.kind === 'parcel') this.#addParcel(message.parcel, computeParcelDigest(message.parcel), from)
     else this.#addAttestation(message.attestation, from)
     await this.#kick()

@@ -87,6 +87,7 @@ export class ParcelService {
       fetch: (digest, signal, hints) => this.#fetch(digest, signal, hints),
       isExecuted: (digest) => this.#producer.getParcel(digest) !== undefined,
       onMisbehaviour: (peer, reason) => deps.onMisbehaviour(peer, reason),
+      onFarAhead: (epoch) => deps.onFarBehind?.(epoch) ?? false,
       logger: deps.logger,
     })
   }

@@ -62,6 +62,38 @@ describe('ParcelFollower', () => {
     )
   })
 
+  test('a message more than an epoch past the head goes to onFarAhead, dropped when it says so', async () => {
+    const reported: number[] = []
+    let catchingUpElsewhere = true
+    const follower = new ParcelFollower(
+      {},
+      {
+        storage: new MemoryStorage(),
+        committee: (epoch) => chain.committees[epoch]?.map((m) => m.publicKey),
+        execute: () => undefined,
+        fetch: () => Promise.reject(new Error('no fetch in this test')),
+        onFarAhead: (epoch) => {
+          reported.push(epoch)
+          return catchingUpElsewhere
+        },
+      },
+    )
+    const far = chain.blocks.find((b) => b.epoch === 2)!.outputs[0]
+    await follower.handleMessage(far.produced.parcelMessage, far.member.hex)
+    await follower.handleMessage(far.produced.attestationMessage, far.member.hex)
+    assert.deepEqual(reported, [2, 2])
+    assert.equal(follower.stats().held, 0)
+    assert.equal(follower.stats().unchecked + follower.stats().attestations, 0)
+    // Not catching up another way: held as before, waiting for the gap to fill.
+    catchingUpElsewhere = false
+    await follower.handleMessage(far.produced.parcelMessage, far.member.hex)
+    assert.equal(follower.stats().held, 1)
+    // The next epoch is routine around an epoch change: not reported.
+    const next = chain.blocks.find((b) => b.epoch === 1)!.outputs[0]
+    await follower.handleMessage(next.produced.parcelMessage, next.member.hex)
+    assert.deepEqual(reported, [2, 2, 2])
+  })
+
   test('too few attestations: never executed; the rest waits for the quorum', async () => {
     const h = makeFollower(chain)
     const first = chain.blocks[0].outputs
