@@ -53,8 +53,9 @@ export function exportSnapshot(storage: Storage): Uint8Array {
  * it returns its promise), then encoded and written piece by piece — hashed as it goes, never whole in
  * memory — to a temporary file renamed into place. Blocks executed meanwhile do not change it.
  * Resolves once the file is durable, with the bytes and BLAKE3 hash a checkpoint signs (equal to
- * `exportSnapshot`'s); `signal` abandons it (nothing written). Rejects NOT_FOUND on a storage
- * without a chain.
+ * `exportSnapshot`'s); `signal` abandons it (nothing written). Call it once the epoch-changing
+ * block's transaction has committed (inside a transaction it rejects INTERNAL); it rejects NOT_FOUND
+ * on a storage without a chain. Let it settle (abort, then await) before closing the storage.
  */
 export async function writeSnapshot(
   storage: Storage,
