@@ -1,3 +1,4 @@
+// Long file: one state machine (held parcels, attestations by epoch, gap fills, the head) whose invariants hold across all of it; split, its parts would share every field.
 /**
  * The edge side of parcels (DESIGN §4): a node outside the committee executes a parcel once 2f+1
  * distinct members of the parcel's epoch attested it and it links to the last parcel it executed.

@@ -161,3 +161,12 @@ test('the cycle finder sees a cycle when there is one', () => {
     [],
   )
 })
+
+test('a file in src/node over 600 lines says why on its first line', () => {
+  const unexplained = files(join(src, 'node')).flatMap((file) => {
+    const text = readFileSync(file, 'utf8')
+    const lines = text.split('\n').length
+    return lines > 600 && !/^\/\/ Long file: \S/.test(text) ? [`${relative(src, file)} (${lines} lines)`] : []
+  })
+  assert.deepEqual(unexplained, [])
+})
