@@ -43,7 +43,8 @@ export {
   type KeyFormat,
 } from './import-key.ts'
 export { signNode, verifyNode } from './sign-node.ts'
-export { recoverAccountAddress, signAccount } from './sign-account.ts'
+export { recoverAccount, recoverAccountAddress, signAccount } from './sign-account.ts'
+export { createAccountVerifyKey, verifyAccountSha256 } from './verify-account.ts'
 export {
   aggregatePublicKeys,
   aggregateSignatures,

@@ -1,7 +1,7 @@
 /**
  * Recoverable secp256k1 signatures with the account key, over a 32-byte message hash (the caller hashes:
- * keccak-256 for Ethereum messages, the transaction digest for fleek transactions). Signatures are 65
- * bytes r ‖ s ‖ v with low s and v = 27 + recovery id, as Ethereum's ecrecover takes them.
+ * keccak-256 for Ethereum messages, SHA-256 of the transaction digest for fleek transactions). Signatures
+ * are 65 bytes r ‖ s ‖ v with low s and v = 27 + recovery id, as Ethereum's ecrecover takes them.
  */
 import { FleekError } from '../errors.ts'
 import { concatBytes } from './bytes.ts'
@@ -26,6 +26,17 @@ export function signAccount(key: SecretKey, messageHash: Uint8Array): Uint8Array
  * malformed signatures and high-s ones (malleable).
  */
 export function recoverAccountAddress(messageHash: Uint8Array, signature: Uint8Array): string {
+  return recoverAccount(messageHash, signature).address
+}
+
+/**
+ * The signer of `messageHash`: its EIP-55 address and its public key, compressed (33 bytes). The same
+ * rules and errors as recoverAccountAddress.
+ */
+export function recoverAccount(
+  messageHash: Uint8Array,
+  signature: Uint8Array,
+): { address: string; publicKey: Uint8Array } {
   assertHash(messageHash)
   if (signature.length !== 65)
     throw new FleekError('INVALID_INPUT', 'an account signature is 65 bytes (r ‖ s ‖ v)')
@@ -36,8 +47,9 @@ export function recoverAccountAddress(messageHash: Uint8Array, signature: Uint8A
   try {
     const sig = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact').addRecoveryBit(recovery)
     if (sig.hasHighS()) throw new Error('high s')
+    const point = sig.recoverPublicKey(messageHash)
     // Uncompressed: ethAddress hashes X ‖ Y, and a compressed key would cost it a square root.
-    return ethAddress(sig.recoverPublicKey(messageHash).toBytes(false))
+    return { address: ethAddress(point.toBytes(false)), publicKey: point.toBytes(true) }
   } catch (err) {
     throw new FleekError('INVALID_INPUT', 'the account signature is not valid', { cause: err })
   }
