@@ -3,13 +3,19 @@ export { encodePayload, encodeTransaction, decodeTransaction, decodeTransactionP
 export {
   TRANSACTION_DIGEST_CONTEXT,
   computeDigestOfEncodedPayload,
+  checkTransactionSignature,
   computeTransactionDigest,
   signTransaction,
   verifyTransaction,
+  type SignatureCheck,
   type SigningKey,
+  type VerifyTransactionOptions,
 } from './sign.ts'
 export {
+  AccountKeyCache,
+  DEFAULT_ACCOUNT_KEY_CACHE_SIZE,
   computeAccountAddress,
+  computeAccountMessageHash,
   getAccountPublicKey,
   getNodePublicKey,
   normalizeAddress,

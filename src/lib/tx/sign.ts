@@ -8,7 +8,9 @@ import {
   recoverAccountDigestSigner,
   signAccountDigest,
   signNodeDigest,
+  verifyAccountDigestWithKey,
   verifyNodeDigest,
+  type AccountKeyCache,
 } from './signers.ts'
 import type { Transaction, TransactionPayload } from './types.ts'
 import { equalBytes } from '../bytes.ts'
@@ -53,9 +55,49 @@ export function signTransaction(payload: TransactionPayload, key: SigningKey): T
   return { payload, signature: signNodeDigest(key.secret, digest) }
 }
 
-/** True when the signature is by the sender: recovered address equals the account, or ed25519 verifies. */
-export function verifyTransaction(tx: Transaction, digest = computeTransactionDigest(tx.payload)): boolean {
+export interface VerifyTransactionOptions {
+  /**
+   * The account's public key as recorded in the chain state (33 bytes compressed), or undefined when
+   * none is recorded yet. Absent: every account signature is checked by recovery.
+   */
+  accountKey?: (address: string) => Uint8Array | undefined
+  /** Key objects of known keys (without one, each known-key check makes its own, ~0.1 ms). */
+  keyCache?: AccountKeyCache
+}
+
+/**
+ * The verdict on a transaction's signature, and for an account whose key the state does not hold yet
+ * (checked by recovery) the recovered public key, compressed: the key to record when it executes.
+ */
+export type SignatureCheck = { valid: false } | { valid: true; recoveredKey?: Uint8Array }
+
+/**
+ * Checks the signature by the sender (docs/protocol/transactions.md §4): a node's by ed25519; an
+ * account's by the known-key rule (OpenSSL, ECDSA of SHA-256(digest)) when `accountKey` gives its
+ * recorded key, else by recovery from SHA-256(digest), whose address must be the sender.
+ */
+export function checkTransactionSignature(
+  tx: Transaction,
+  digest: Uint8Array,
+  options: VerifyTransactionOptions = {},
+): SignatureCheck {
   const sender = tx.payload.sender
-  if ('account' in sender) return recoverAccountDigestSigner(digest, tx.signature) === sender.account
-  return verifyNodeDigest(sender.node, digest, tx.signature)
+  if ('account' in sender) {
+    const known = options.accountKey?.(sender.account)
+    if (known !== undefined)
+      return { valid: verifyAccountDigestWithKey(known, digest, tx.signature, options.keyCache) }
+    const signer = recoverAccountDigestSigner(digest, tx.signature)
+    if (signer?.address !== sender.account) return { valid: false }
+    return { valid: true, recoveredKey: signer.publicKey }
+  }
+  return { valid: verifyNodeDigest(sender.node, digest, tx.signature) }
+}
+
+/** True when the signature is by the sender (checkTransactionSignature's verdict). */
+export function verifyTransaction(
+  tx: Transaction,
+  digest = computeTransactionDigest(tx.payload),
+  options: VerifyTransactionOptions = {},
+): boolean {
+  return checkTransactionSignature(tx, digest, options).valid
 }

@@ -1,18 +1,23 @@
+import { createHash, type KeyObject } from 'node:crypto'
+
 import {
+  createAccountVerifyKey,
   derivePublicKey,
   ethAddress,
-  recoverAccountAddress,
+  recoverAccount,
   signAccount,
   signNode,
   toChecksumAddress,
+  verifyAccountSha256,
   verifyNode,
 } from '../keys/index.ts'
 import { FleekError } from '../errors.ts'
 
 /**
  * The two signature schemes of transactions, over the 32-byte digest, through src/lib/keys:
- * accounts sign with secp256k1 (65 bytes r‖s‖v, low s, v = 27 + recovery id; 0/1 also accepted) and are
- * identified by their Ethereum address, kept lowercase inside fleek; nodes sign with ed25519 (64 bytes).
+ * accounts sign the message hash e = SHA-256(digest) with secp256k1 (65 bytes r‖s‖v, low s,
+ * v = 27 + recovery id; 0/1 also accepted) and are identified by their Ethereum address, kept lowercase
+ * inside fleek; nodes sign the digest itself with ed25519 (64 bytes).
  */
 
 /** Lowercase 0x address of a secp256k1 public key (33 or 65 bytes). */
@@ -25,17 +30,87 @@ export function getAccountPublicKey(secret: Uint8Array): Uint8Array {
   return derivePublicKey({ kind: 'account', secret })
 }
 
-export function signAccountDigest(secret: Uint8Array, digest: Uint8Array): Uint8Array {
-  return signAccount({ kind: 'account', secret }, digest)
+/** What an account signs for a transaction digest: SHA-256(digest), 32 bytes. */
+export function computeAccountMessageHash(digest: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(digest).digest())
 }
 
-/** The lowercase 0x address that signed `digest`, or undefined when the signature is malformed or high-s. */
-export function recoverAccountDigestSigner(digest: Uint8Array, signature: Uint8Array): string | undefined {
+export function signAccountDigest(secret: Uint8Array, digest: Uint8Array): Uint8Array {
+  return signAccount({ kind: 'account', secret }, computeAccountMessageHash(digest))
+}
+
+/**
+ * The account that signed `digest` (recovery from SHA-256(digest)): its lowercase 0x address and its
+ * compressed public key, or undefined when the signature is malformed or high-s.
+ */
+export function recoverAccountDigestSigner(
+  digest: Uint8Array,
+  signature: Uint8Array,
+): { address: string; publicKey: Uint8Array } | undefined {
   try {
-    return recoverAccountAddress(digest, signature).toLowerCase()
+    const { address, publicKey } = recoverAccount(computeAccountMessageHash(digest), signature)
+    return { address: address.toLowerCase(), publicKey }
   } catch {
     return undefined
   }
+}
+
+/** Default bound of an AccountKeyCache. */
+export const DEFAULT_ACCOUNT_KEY_CACHE_SIZE = 10_000
+
+/**
+ * OpenSSL key objects of account public keys, least recently used dropped past `maxKeys`. Only work is
+ * cached: the key to check against always comes from the caller (the chain state), never from here.
+ */
+export class AccountKeyCache {
+  readonly maxKeys: number
+  readonly #keys = new Map<string, KeyObject>()
+
+  constructor(maxKeys = DEFAULT_ACCOUNT_KEY_CACHE_SIZE) {
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1)
+      throw new FleekError('INVALID_INPUT', 'an account key cache holds at least one key')
+    this.maxKeys = maxKeys
+  }
+
+  get size(): number {
+    return this.#keys.size
+  }
+
+  /** The key object of `publicKey` (33 or 65 bytes); INVALID_INPUT when it is not a curve point. */
+  get(publicKey: Uint8Array): KeyObject {
+    const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')
+    let key = this.#keys.get(id)
+    if (key !== undefined) {
+      // Most recently used last (Map keeps insertion order).
+      this.#keys.delete(id)
+      this.#keys.set(id, key)
+      return key
+    }
+    key = createAccountVerifyKey(publicKey)
+    if (this.#keys.size >= this.maxKeys) this.#keys.delete(this.#keys.keys().next().value as string)
+    this.#keys.set(id, key)
+    return key
+  }
+}
+
+/**
+ * The known-key rule (docs/protocol/transactions.md §4.1): `signature` is an ECDSA signature of
+ * SHA-256(digest) by `publicKey`, with 65 bytes r ‖ s ‖ v, v ∈ {0, 1, 27, 28} but not compared with
+ * the point, 1 ≤ r ≤ n − 1, 1 ≤ s ≤ (n − 1)/2. False for a public key that is not a curve point.
+ */
+export function verifyAccountDigestWithKey(
+  publicKey: Uint8Array,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  cache?: AccountKeyCache,
+): boolean {
+  let key: KeyObject
+  try {
+    key = cache !== undefined ? cache.get(publicKey) : createAccountVerifyKey(publicKey)
+  } catch {
+    return false
+  }
+  return verifyAccountSha256(key, digest, signature)
 }
 
 export function getNodePublicKey(secret: Uint8Array): Uint8Array {

@@ -3,7 +3,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { deriveKey } from '../../lib/b3/index.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { EMPTY_ROOT } from '../../lib/merkle/index.ts'
-import { COMMODITY_TYPES, PARAM_NAMES, normalizeAddress } from '../../lib/tx/index.ts'
+import { AccountKeyCache, COMMODITY_TYPES, PARAM_NAMES, normalizeAddress } from '../../lib/tx/index.ts'
 import type { Storage, StorageKey } from '../storage/index.ts'
 import { closeExpiredBeaconPhase } from './beacon.ts'
 import { executeTransaction } from './executor.ts'
@@ -68,6 +68,8 @@ export interface ServedReport {
 export class Application {
   readonly #storage: Storage
   readonly genesisHash: Uint8Array
+  /** OpenSSL key objects of recorded account keys, for the known-key signature check. */
+  readonly #accountKeys = new AccountKeyCache()
 
   private constructor(storage: Storage, genesisHash: Uint8Array) {
     this.#storage = storage
@@ -121,6 +123,7 @@ export class Application {
           height,
           index,
           timestampMs: block.timestampMs,
+          accountKeys: this.#accountKeys,
           ...(block.isVerified !== undefined && { isVerified: block.isVerified }),
         },
         bytes,
@@ -189,7 +192,15 @@ export class Application {
     return this.#state().getAccount(normalizeAddress(address))
   }
 
-  node(publicKey: Uint8Array | string): NodeInfo | undefined {
+  /**
+   * The account's secp256k1 public key (33 bytes, compressed) as recorded in the state by its first
+   * executed transaction, or undefined before it. Admission checks its signatures against it.
+   */
+  accountPublicKey(address: string): Uint8Array | undefined {
+    return this.#state().getAccountKey(normalizeAddress(address))
+  }
+
+    node(publicKey: Uint8Array | string): NodeInfo | undefined {
     return this.#state().getNode(parseNodeKey(publicKey))
   }
 
@@ -286,8 +297,8 @@ export class Application {
   }
 
   /**
-   * A proof of one state entry against the current root. Keys as stored: `accounts` by lowercase
-   * address, `nodes` by public key hex, `committees` by epoch number, `params` and `meta` by name.
+   * A proof of one state entry against the current root. Keys as stored: `accounts` and `accountKeys`
+   * by lowercase address, `nodes` by public key hex, `committees` by epoch number, `params` and `meta` by name.
    */
   stateProof(table: StateTable, key: StorageKey): StateProof {
     if (!(STATE_TABLES as readonly string[]).includes(table)) {

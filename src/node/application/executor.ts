@@ -1,9 +1,10 @@
 import { isFleekError } from '../../lib/errors.ts'
 import { verifyConsensusKeyProof } from '../../lib/keys/index.ts'
 import {
+  checkTransactionSignature,
   computeDigestOfEncodedPayload,
   decodeTransactionParts,
-  verifyTransaction,
+  type AccountKeyCache,
   type MethodCall,
   type Transaction,
   type TransactionPayload,
@@ -25,8 +26,13 @@ export interface ExecutionContext {
   height: number
   index: number
   timestampMs: number
-  /** True for exact transaction bytes whose signature this node has already checked (admission). */
+  /**
+   * True for exact transaction bytes whose signature this node has already checked (admission). Not
+   * used for an account whose key the state does not hold yet: its recovery gives the key to record.
+   */
   isVerified?: (bytes: Uint8Array) => boolean
+  /** Key objects of the accounts' recorded keys (work saved only: the key read is the state's). */
+  accountKeys?: AccountKeyCache
 }
 
 type Outcome = { reason?: FailReason; newEpoch?: number }
@@ -52,8 +58,19 @@ export function executeTransaction(state: State, ctx: ExecutionContext, bytes: U
   const reject = (reason: RejectReason): Receipt => ({ ...head, status: 'rejected', reason })
 
   if (payload.chainId !== ctx.chainId) return reject('WRONG_CHAIN_ID')
-  if (!(ctx.isVerified?.(bytes) ?? false) && !verifyTransaction(tx, txHash))
-    return reject('INVALID_SIGNATURE')
+  // An account's signatures are checked against its recorded key once it has one, by recovery before
+  // (docs/protocol/transactions.md §4.1); the recovered key is recorded below with the nonce.
+  const knownKey = 'account' in payload.sender ? state.getAccountKey(payload.sender.account) : undefined
+  let recoveredKey: Uint8Array | undefined
+  const mayTrustAdmission = !('account' in payload.sender) || knownKey !== undefined
+  if (!(mayTrustAdmission && (ctx.isVerified?.(bytes) ?? false))) {
+    const check = checkTransactionSignature(tx, txHash, {
+      accountKey: () => knownKey,
+      ...(ctx.accountKeys !== undefined && { keyCache: ctx.accountKeys }),
+    })
+    if (!check.valid) return reject('INVALID_SIGNATURE')
+    recoveredKey = check.recoveredKey
+  }
   const digestHex = toHex(txHash)
   if (state.hasExecutedDigest(digestHex)) return reject('DUPLICATE')
 
@@ -83,6 +100,7 @@ export function executeTransaction(state: State, ctx: ExecutionContext, bytes: U
   if ('account' in payload.sender) {
     const account = state.getAccount(payload.sender.account)
     state.putAccount(payload.sender.account, { ...account, nonce: payload.nonce })
+    if (recoveredKey !== undefined) state.putAccountKey(payload.sender.account, recoveredKey)
   } else {
     const node = state.getNode(toHex(payload.sender.node)) as NodeInfo
     state.putNode({ ...node, nonce: payload.nonce })

@@ -80,6 +80,16 @@ export class State {
   listAccounts(): Array<[string, AccountInfo]> {
     return this.overlay.entries('accounts').map(([k]) => [String(k), this.getAccount(String(k))])
   }
+  /**
+   * The account's public key (33 bytes, compressed), recorded when its first transaction executed;
+   * undefined before. Its signatures are then checked against it instead of by recovery.
+   */
+  getAccountKey(address: string): Uint8Array | undefined {
+    return this.overlay.get('accountKeys', address) as Uint8Array | undefined
+  }
+  putAccountKey(address: string, publicKey: Uint8Array): void {
+    this.overlay.put('accountKeys', address, publicKey)
+  }
 
   // ---- nodes ----
   getNode(publicKeyHex: string): NodeInfo | undefined {

@@ -26,6 +26,8 @@ export const STATE_TABLES = [
   'content',
   'nodeContent',
   'beacon',
+  /** An account's secp256k1 public key (33 bytes compressed), by address, from its first transaction. */
+  'accountKeys',
 ] as const
 export type StateTable = (typeof STATE_TABLES)[number]
 

@@ -13,10 +13,12 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import {
+  AccountKeyCache,
   type MethodCall,
   type Transaction,
-  computeTransactionDigest,
+  computeDigestOfEncodedPayload,
   decodeTransaction,
+  decodeTransactionParts,
   encodeTransaction,
   signTransaction,
   verifyTransaction,
@@ -40,7 +42,7 @@ export const defaultTxPoolOptions: TxPoolOptions = {
 }
 
 export interface TxPoolDeps {
-  chain: Pick<Application, 'chainId' | 'receipt' | 'node'>
+  chain: Pick<Application, 'chainId' | 'receipt' | 'node' | 'accountPublicKey'>
   /** True while this node is on the committee (it orders transactions itself). */
   isCommitteeMember(): boolean
   /** Hands an admitted transaction to the running consensus (dropped between epochs: `pending` carries it). */
@@ -60,6 +62,8 @@ export class TxPool {
   readonly #options: TxPoolOptions
   readonly #deps: TxPoolDeps
   readonly #verified = new Set<string>()
+  /** OpenSSL key objects of account keys the chain has recorded (known-key signature checks). */
+  readonly #accountKeys = new AccountKeyCache()
   /** Admitted and not seen executed: tx hash → bytes. */
   readonly #pending = new Map<string, Uint8Array>()
   /** Off the committee: when each pending transaction was last forwarded. */
@@ -124,8 +128,9 @@ export class TxPool {
    */
   submit(bytes: Uint8Array): { txHash: string; known: boolean } {
     let tx: Transaction
+    let payloadBytes: Uint8Array
     try {
-      tx = decodeTransaction(bytes)
+      ;({ tx, payloadBytes } = decodeTransactionParts(bytes))
     } catch (err) {
       this.#refused?.inc({ reason: 'decode' })
       throw err instanceof FleekError
@@ -137,8 +142,13 @@ export class TxPool {
       this.#refused?.inc({ reason: 'chain_id' })
       throw new FleekError('INVALID_INPUT', `wrong chain id ${tx.payload.chainId} (this chain is ${chainId})`)
     }
-    const digest = computeTransactionDigest(tx.payload)
-    if (!verifyTransaction(tx, digest)) {
+    const digest = computeDigestOfEncodedPayload(payloadBytes)
+    // An account with a key recorded in the chain state is checked against it, others by recovery.
+    const verified = verifyTransaction(tx, digest, {
+      accountKey: (address) => this.#deps.chain.accountPublicKey(address),
+      keyCache: this.#accountKeys,
+    })
+    if (!verified) {
       this.#refused?.inc({ reason: 'signature' })
       throw new FleekError('INVALID_INPUT', 'the transaction signature does not verify')
     }

@@ -8,7 +8,7 @@ import {
   type FailReason,
   type RejectReason,
 } from '../../../../src/node/application/index.ts'
-import type { MethodCall } from '../../../../src/lib/tx/index.ts'
+import { getAccountPublicKey, type MethodCall } from '../../../../src/lib/tx/index.ts'
 import {
   aggregatePublicKeys,
   CONSENSUS_POP_DST,
@@ -49,7 +49,10 @@ function expectSuccess(net: Network, tx: Uint8Array, timestampMs?: number) {
   return receipt
 }
 
-/** A failed transaction changes only the sender's nonce, the executed digests and the height. */
+/**
+ * A failed transaction changes only the sender's nonce, the executed digests and the height — and an
+ * account's recorded public key, on its first transaction.
+ */
 function expectFailed(
   net: Network,
   tx: Uint8Array,
@@ -65,6 +68,7 @@ function expectFailed(
   const changed = diffState(before, dumpState(net.storage))
   const allowed = new Set([
     senderKey,
+    ...('address' in sender ? [`accountKeys/${sender.address}`] : []),
     'meta/height',
     `executedDigests/${toHex(receipt.txHash as Uint8Array)}`,
   ])
@@ -73,8 +77,10 @@ function expectFailed(
     [],
     `unexpected changes for ${reason}`,
   )
-  if ('address' in sender) assert.equal(net.app.account(sender.address).nonce, sender.nonce)
-  else assert.equal(net.app.node(sender.publicKey)?.nonce, sender.nonce)
+  if ('address' in sender) {
+    assert.equal(net.app.account(sender.address).nonce, sender.nonce)
+    assert.deepEqual(net.app.accountPublicKey(sender.address), getAccountPublicKey(sender.secret))
+  } else assert.equal(net.app.node(sender.publicKey)?.nonce, sender.nonce)
   return receipt
 }
 
@@ -617,13 +623,21 @@ describe('IncrementNonce and Faucet', () => {
     expectSuccess(net, accountTx(net.owner, { method: 'IncrementNonce', args: {} }))
     expectSuccess(net, nodeTx(net.nodes[0], { method: 'IncrementNonce', args: {} }))
     const changed = diffState(before, dumpState(net.storage)).filter((k) => !k.startsWith('executedDigests/'))
+    // The account's first transaction also records its public key.
     assert.deepEqual(changed, [
+      `accountKeys/${net.owner.address}`,
       `accounts/${net.owner.address}`,
       'meta/height',
       `nodes/${toHex(net.nodes[0].publicKey)}`,
     ])
     assert.equal(net.app.account(net.owner.address).nonce, 1)
     assert.equal(net.app.node(net.nodes[0].publicKey)?.nonce, 1)
+    const again = dumpState(net.storage)
+    expectSuccess(net, accountTx(net.owner, { method: 'IncrementNonce', args: {} }))
+    const changedAgain = diffState(again, dumpState(net.storage)).filter(
+      (k) => !k.startsWith('executedDigests/'),
+    )
+    assert.deepEqual(changedAgain, [`accounts/${net.owner.address}`, 'meta/height'])
   })
 
   test('Faucet mints to the sender and grows the supply, only when genesis enables it', () => {
@@ -694,5 +708,97 @@ describe('blocks and receipts', () => {
       )
     }
     assert.equal(net.app.height(), 4)
+  })
+})
+
+describe('account public keys: recorded by the first transaction, then checked against', () => {
+  /** The same encoded transaction with its signature's v changed to `v`. */
+  const withV = (bytes: Uint8Array, v: number): Uint8Array => {
+    const tx = dagCbor.decode<{ payload: unknown; signature: Uint8Array }>(bytes)
+    tx.signature[64] = v
+    return dagCbor.encode(tx)
+  }
+  const otherV = (bytes: Uint8Array): Uint8Array => {
+    const v = dagCbor.decode<{ signature: Uint8Array }>(bytes).signature[64]
+    return withV(bytes, v === 27 ? 28 : 27)
+  }
+
+  test('a rejected first transaction records nothing; a failed one records the key', () => {
+    const net = createNetwork()
+    const bob = makeAccount('bob')
+    assert.equal(net.app.accountPublicKey(bob.address), undefined)
+    expectRejected(net, accountTx(bob, transfer(net.owner.address, 1n), { nonce: 5 }), 'INVALID_NONCE')
+    assert.equal(net.app.accountPublicKey(bob.address), undefined)
+    expectFailed(net, accountTx(bob, transfer(net.owner.address, 1n)), 'INSUFFICIENT_BALANCE', bob)
+    assert.deepEqual(net.app.accountPublicKey(bob.address), getAccountPublicKey(bob.secret))
+    // Also in the state root: a proof of the entry verifies against it.
+    const proof = net.app.stateProof('accountKeys', bob.address)
+    assert.deepEqual(proof.value, dagCbor.encode(getAccountPublicKey(bob.secret)))
+  })
+
+  test('the other v: refused by recovery before the key is known, accepted against the known key', () => {
+    const net = createNetwork()
+    const bob = makeAccount('bob')
+    const first = accountTx(net.owner, transfer(bob.address, FLK))
+    // Before any transaction of the owner: recovery with the other v finds another signer.
+    expectRejected(net, otherV(first), 'INVALID_SIGNATURE')
+    expectSuccess(net, first)
+    // Known key: the copy with the other v verifies (v is not bound), and executes at most once: the
+    // two copies have the same digest.
+    const second = accountTx(net.owner, transfer(bob.address, FLK))
+    const copy = otherV(second)
+    const receipts = net.run([copy, second]).receipts
+    assert.deepEqual(
+      receipts.map((r) => [r.status, r.reason]),
+      [
+        ['success', undefined],
+        ['rejected', 'DUPLICATE'],
+      ],
+    )
+    assert.equal(net.app.account(bob.address).flk, 2n * FLK)
+    // v outside {0, 1, 27, 28} and a flipped bit stay refused on the known-key path.
+    const third = accountTx(net.owner, transfer(bob.address, FLK))
+    for (const v of [2, 26, 29, 255]) expectRejected(net, withV(third, v), 'INVALID_SIGNATURE')
+    const flipped = dagCbor.decode<{ payload: unknown; signature: Uint8Array }>(third)
+    flipped.signature[40] ^= 4
+    expectRejected(net, dagCbor.encode(flipped), 'INVALID_SIGNATURE')
+    // v as 0/1 is accepted as 27/28 are.
+    const v = dagCbor.decode<{ signature: Uint8Array }>(third).signature[64]
+    expectSuccess(net, withV(third, v - 27))
+  })
+
+  test('bytes verified at admission still record the key of a first transaction', () => {
+    const net = createNetwork()
+    const tx = accountTx(net.owner, { method: 'IncrementNonce', args: {} })
+    const result = net.app.executeBlock({ transactions: [tx], timestampMs: START_MS, isVerified: () => true })
+    assert.equal(result.receipts[0].status, 'success')
+    assert.deepEqual(net.app.accountPublicKey(net.owner.address), getAccountPublicKey(net.owner.secret))
+    // And a forged signature is still refused on a first transaction, whatever the cache says.
+    const bob = makeAccount('bob')
+    const forged = dagCbor.decode<{ payload: unknown; signature: Uint8Array }>(
+      accountTx(bob, { method: 'IncrementNonce', args: {} }),
+    )
+    forged.signature[10] ^= 1
+    const refused = net.app.executeBlock({
+      transactions: [dagCbor.encode(forged)],
+      timestampMs: START_MS,
+      isVerified: () => true,
+    })
+    assert.equal(refused.receipts[0].reason, 'INVALID_SIGNATURE')
+    assert.equal(net.app.accountPublicKey(bob.address), undefined)
+  })
+
+  test('a replay of the same blocks on another store gives the same keys and root', () => {
+    const a = createNetwork()
+    const bob = makeAccount('bob')
+    const blocks = [
+      [accountTx(a.owner, transfer(bob.address, FLK))],
+      [accountTx(bob, transfer(a.owner.address, 1n)), accountTx(a.owner, transfer(bob.address, 1n))],
+    ]
+    for (const txs of blocks) a.run(txs)
+    const b = createNetwork()
+    for (const txs of blocks) b.run(txs)
+    assert.deepEqual(b.app.stateRoot(), a.app.stateRoot())
+    assert.deepEqual(b.app.accountPublicKey(bob.address), getAccountPublicKey(bob.secret))
   })
 })
