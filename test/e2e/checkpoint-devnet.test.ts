@@ -4,10 +4,12 @@
 //   - with the default mode, checkpoint, it restores the state of the latest checkpoint the committee
 //     signed (a snapshot verified against the checkpoint's root) and follows the parcels after it: the
 //     blocks before the checkpoint are never fetched.
-// Then, without a restart, the running node is frozen (SIGSTOP) for two epoch changes: once it runs
-// again it finds a member's head more than an epoch ahead and restores a checkpoint too.
+// Then, without a restart, the running node is cut off while the network changes epoch twice: frozen
+// (SIGSTOP) with its TCP connections destroyed (`ss -K`), so nothing sent meanwhile reaches it. Once it
+// runs again it finds a member's head more than an epoch ahead and restores a checkpoint too.
 // Every time it ends on the same state root as everyone else.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,6 +42,43 @@ interface Status {
 }
 
 const LATE = 5
+
+/**
+ * Destroys the established TCP connections of process `pid` (`ss -K`: the peers see a reset), so that
+ * nothing more reaches it over them; the count destroyed. Undefined when `ss` cannot do it here.
+ */
+function cutConnections(pid: number): number | undefined {
+  let listing: string
+  try {
+    listing = execFileSync('ss', ['-tnpH', 'state', 'established'], { encoding: 'utf8' })
+  } catch {
+    return undefined
+  }
+  const split = (address: string): [string, string] => {
+    const at = address.lastIndexOf(':')
+    return [address.slice(0, at), address.slice(at + 1)]
+  }
+  let cut = 0
+  for (const line of listing.split('\n')) {
+    if (!line.includes(`pid=${pid},`)) continue
+    const [, , local, peer] = line.trim().split(/\s+/)
+    const [[lhost, lport], [phost, pport]] = [split(local), split(peer)]
+    if (lhost !== '127.0.0.1' || phost !== '127.0.0.1') continue // loopback only
+    try {
+      execFileSync(
+        'ss',
+        ['-K', 'src', lhost, 'sport', '=', `:${lport}`, 'dst', phost, 'dport', '=', `:${pport}`],
+        {
+          stdio: 'ignore',
+        },
+      )
+      cut++
+    } catch {
+      return undefined
+    }
+  }
+  return cut
+}
 
 test('an edge node down for two epochs catches up: by full replay, then through a checkpoint', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'fleek-devnet-checkpoint-'))
@@ -164,8 +203,8 @@ test('an edge node down for two epochs catches up: by full replay, then through 
   })
 
   await t.test(
-    'while running: frozen for two epochs, it restores a checkpoint without a restart',
-    async () => {
+    'while running: cut off for two epochs, it restores a checkpoint without a restart',
+    async (st) => {
       const before = await status(urls[LATE])
       const nodes = json<{ nodes: Array<{ index: number; pid?: number }> }>(
         await runFleek(['devnet', 'status', '--json', '--home', home]),
@@ -176,10 +215,19 @@ test('an edge node down for two epochs catches up: by full replay, then through 
       t.after(() => {
         if (frozen) process.kill(pid, 'SIGCONT')
       })
+      let cut: number | undefined
       const from = await awayForTwoEpochs(async () => {
         process.kill(pid, 'SIGSTOP')
         frozen = true
+        cut = cutConnections(pid)
       })
+      if (cut === undefined) {
+        process.kill(pid, 'SIGCONT')
+        frozen = false
+        st.skip('`ss -K` cannot destroy sockets on this machine')
+        return
+      }
+      assert.ok(cut > 0, 'the late node had connections to cut')
       const target = (await getStateRoot(urls[0])).height
       process.kill(pid, 'SIGCONT')
       frozen = false
