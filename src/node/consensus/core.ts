@@ -146,6 +146,12 @@ interface BatchTrace {
   certifiedAtMs: number
 }
 
+/**
+ * A member heard from within this many parent waits is worth waiting for (it is slow, not down); one
+ * silent for longer (down, cut off) is not waited for.
+ */
+const LIVE_WAITS = 20
+
 /** Traces kept at most (a bound, not a working limit: a trace goes when its batch commits). */
 const MAX_TRACES = 100_000
 
@@ -171,6 +177,9 @@ export class NarwhalCore {
   readonly #traces = new Map<string, BatchTrace>()
   #batchOpenedAtMs = 0
   readonly #peers: PeerKey[]
+  readonly #indexOf: Map<PeerKey, number>
+  /** When each member was last heard from (any message), clock ms; -Infinity: never. */
+  readonly #heardAtMs: number[]
   readonly #abort = new AbortController()
 
   #bullshark: Bullshark<DagCertificate>
@@ -215,6 +224,8 @@ export class NarwhalCore {
     this.#log = deps.logger
     this.#metrics = deps.metrics
     this.#peers = deps.ctx.committee.members.map((m) => toHex(m.publicKey))
+    this.#indexOf = new Map(this.#peers.map((p, i) => [p, i]))
+    this.#heardAtMs = this.#peers.map(() => -Infinity)
     this.#handledState = this.#loadState()
     this.#bullshark = new Bullshark(this.#ctx.size, { gcDepth: options.gcDepth }, this.#handledState)
   }
@@ -276,6 +287,8 @@ export class NarwhalCore {
   async handleMessage(from: PeerKey, bytes: Uint8Array): Promise<void> {
     if (!this.#started || this.#closed) return
     const message = decodeConsensusMessage(this.#ctx, bytes)
+    const index = this.#indexOf.get(from)
+    if (index !== undefined) this.#heardAtMs[index] = this.#clock.now()
     switch (message.type) {
       case 'batch':
         this.#storeBatch(message.batch)
@@ -334,7 +347,8 @@ export class NarwhalCore {
   // -------------------------------------------------------------------------------------------------
   // Batches (the worker's part)
 
-  #sealBatch(): void {
+  /** Seals the open batch (if any) and proposes when a header is due; `propose` false: seal only. */
+  #sealBatch(propose = true): void {
     if (this.#batchTimer !== undefined) this.#clock.clearTimeout(this.#batchTimer)
     this.#batchTimer = undefined
     if (this.#batchTransactions.length === 0 || this.#closed) return
@@ -354,7 +368,7 @@ export class NarwhalCore {
       })
     this.#pendingDigests.push(digest)
     if (this.#ctx.size > 1) this.#network.broadcast(encodeConsensusMessage({ type: 'batch', batch }))
-    this.#tryPropose()
+    if (propose) this.#tryPropose()
   }
 
   #storeBatch(batch: Batch): Uint8Array {
@@ -424,11 +438,16 @@ export class NarwhalCore {
     ) {
       return
     }
+    // Transactions of the open batch count: it is sealed into this header rather than waiting for
+    // its own delay on top of the header's.
     const payloadReady =
-      this.#pendingDigests.length >= this.#options.headerBatches || this.#uncommittedPayload.size > 0
+      this.#pendingDigests.length >= this.#options.headerBatches ||
+      this.#batchTransactions.length > 0 ||
+      this.#uncommittedPayload.size > 0
     if (!payloadReady && !this.#headerDelayElapsed) return
-    if (!this.#headerDelayElapsed && !this.#parentWaitOver(parentRound, parents)) return
+    if (!this.#parentWaitOver(parentRound, parents)) return
 
+    this.#sealBatch(false)
     // The batches of a header of ours that never got its quorum go into this one (none are lost).
     const previous = this.#ownHeader
     if (previous !== undefined && !previous.certified)
@@ -472,17 +491,20 @@ export class NarwhalCore {
   /**
    * Whether the rest of `parentRound` is in (or waited for long enough): our own certificate of it,
    * when our header of that round still gathers votes (proposing now would drop it, and with it the
-   * link to our previous certificate), and the certificates of the members that had one in the round
-   * before (a member that is down had none: nobody waits for it).
+   * link to our previous certificate), and the certificates of the members that are alive (heard from
+   * lately; a member that is down is not waited for). Without this, the fastest quorum runs ahead and
+   * a member whose certificates come a few milliseconds later is referenced by nobody, round after
+   * round: its transactions commit late (through its turns as leader) or not at all.
    */
   #parentWaitOver(parentRound: number, parents: DagCertificate[]): boolean {
     if (parentRound === 0 || this.#ctx.size === 1) return true
     const own = this.#ownHeader
     const ownPending = own !== undefined && !own.certified && own.header.round === parentRound
     const present = new Set(parents.map((p) => p.author))
-    const before = this.#rounds.get(parentRound - 1)
+    const liveSinceMs = this.#clock.now() - LIVE_WAITS * this.#options.maxParentWaitMs
     let behind = false
-    for (const author of before?.keys() ?? []) if (!present.has(author)) behind = true
+    for (const [author, heardAtMs] of this.#heardAtMs.entries())
+      if (author !== this.#me && heardAtMs >= liveSinceMs && !present.has(author)) behind = true
     if (!ownPending && !behind) return true
     if (this.#parentWaitRound === parentRound) return this.#parentWaitElapsed
     if (this.#parentWaitTimer !== undefined) this.#clock.clearTimeout(this.#parentWaitTimer)
