@@ -172,6 +172,7 @@ if (process.env.FLEEK_APP_CHILD !== undefined) {
       // A storage whose transaction dies after the block's writes, before the commit.
       const crashing: Storage = {
         table: (name) => storage.table(name),
+        readView: (tables) => storage.readView(tables),
         transaction: (fn) =>
           storage.transaction(() => {
             fn()

@@ -200,7 +200,7 @@ export class Application {
     return this.#state().getAccountKey(normalizeAddress(address))
   }
 
-    node(publicKey: Uint8Array | string): NodeInfo | undefined {
+  node(publicKey: Uint8Array | string): NodeInfo | undefined {
     return this.#state().getNode(parseNodeKey(publicKey))
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash, createPrivateKey, sign } from 'node:crypto'
 import { describe, it } from 'node:test'
 
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -10,8 +11,11 @@ import {
   aggregateSignatures,
   proveConsensusKey,
   publicIdentity,
+  createAccountVerifyKey,
+  recoverAccount,
   recoverAccountAddress,
   signAccount,
+  verifyAccountSha256,
   signConsensus,
   signNode,
   verifyConsensus,
@@ -96,6 +100,64 @@ describe('account signatures (secp256k1, recoverable)', () => {
     const high = new secp256k1.Signature(sig.r, secp256k1.Point.Fn.ORDER - sig.s).toBytes('compact')
     expectRefused(() => recoverAccountAddress(hash, Uint8Array.of(...high, 27)), 'INVALID_INPUT')
     expectRefused(() => signAccount(fixedKeys.account, message), 'INVALID_INPUT', /32-byte message hash/)
+  })
+})
+
+describe('account signatures against a known key (OpenSSL, ECDSA-SHA256)', () => {
+  const identity = publicIdentity(fixedKeys.account)
+  assert.ok(identity.kind === 'account')
+  const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest())
+  const signSha256 = (m: Uint8Array) => signAccount(fixedKeys.account, sha256(m))
+
+  it('recovers the compressed key and the address of the signer', () => {
+    const signature = signSha256(message)
+    const { address, publicKey } = recoverAccount(sha256(message), signature)
+    assert.equal(address, identity.address)
+    assert.deepEqual(publicKey, identity.publicKey)
+  })
+
+  it('verifies r ‖ s ‖ v over SHA-256 of the message, as OpenSSL signs it, with v unbound', () => {
+    for (const publicKey of [
+      identity.publicKey,
+      secp256k1.Point.fromBytes(identity.publicKey).toBytes(false),
+    ]) {
+      const key = createAccountVerifyKey(publicKey)
+      const signature = signSha256(message)
+      assert.equal(verifyAccountSha256(key, message, signature), true)
+      for (const v of [0, 1, 27, 28])
+        assert.equal(verifyAccountSha256(key, message, Uint8Array.of(...signature.subarray(0, 64), v)), true)
+      for (const v of [2, 26, 29, 255])
+        assert.equal(verifyAccountSha256(key, message, Uint8Array.of(...signature.subarray(0, 64), v)), false)
+      assert.equal(verifyAccountSha256(key, flip(message, 2), signature), false)
+      assert.equal(verifyAccountSha256(key, message, flip(signature, 40)), false)
+      assert.equal(verifyAccountSha256(key, message, signature.subarray(0, 64)), false)
+      // The high-s twin verifies for OpenSSL; it is refused here.
+      const sig = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact')
+      const high = new secp256k1.Signature(sig.r, secp256k1.Point.Fn.ORDER - sig.s).toBytes('compact')
+      assert.equal(verifyAccountSha256(key, message, Uint8Array.of(...high, 27)), false)
+    }
+  })
+
+  it('accepts a signature OpenSSL made (DER converted to r ‖ s) once s is low', () => {
+    const pkcs8 = Buffer.concat([
+      Buffer.from('303e020100301006072a8648ce3d020106052b8104000a042730250201010420', 'hex'),
+      fixedKeys.account.secret,
+    ])
+    const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+    const rs = sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' })
+    const sig = secp256k1.Signature.fromBytes(rs, 'compact')
+    const low = sig.hasHighS() ? new secp256k1.Signature(sig.r, secp256k1.Point.Fn.ORDER - sig.s) : sig
+    const key = createAccountVerifyKey(identity.publicKey)
+    assert.equal(verifyAccountSha256(key, message, Uint8Array.of(...low.toBytes('compact'), 27)), true)
+  })
+
+  it('refuses bytes that are not a public key', () => {
+    expectRefused(() => createAccountVerifyKey(new Uint8Array(32)), 'INVALID_INPUT', /33 or 65 bytes/)
+    expectRefused(
+      () => createAccountVerifyKey(new Uint8Array(33)),
+      'INVALID_INPUT',
+      /not a secp256k1 public key/,
+    )
   })
 })
 

@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { isFleekError } from '../../../../src/lib/errors.ts'
 import {
+  AccountKeyCache,
   computeAccountAddress,
   computeDigestOfEncodedPayload,
   computeTransactionDigest,
@@ -394,5 +395,20 @@ describe('addresses', () => {
     assert.equal(normalizeAddress('0x' + lower.slice(2).toUpperCase()), lower)
     throwsInvalid(() => normalizeAddress('0x7E5F4552091A69125d5DfCb7b8C2659029395BdF'), /checksum/)
     throwsInvalid(() => normalizeAddress('7e5f4552091a69125d5dfcb7b8c2659029395bdf'))
+  })
+})
+
+describe('AccountKeyCache', () => {
+  test('keeps at most maxKeys key objects, dropping the least recently used', () => {
+    const cache = new AccountKeyCache(2)
+    const keys = ['a', 'b', 'c'].map((label) => getAccountPublicKey(secret(label)))
+    const first = cache.get(keys[0])
+    cache.get(keys[1])
+    assert.equal(cache.get(keys[0]), first) // a hit, and now the most recently used
+    cache.get(keys[2]) // drops keys[1]
+    assert.equal(cache.size, 2)
+    assert.equal(cache.get(keys[0]), first)
+    throwsInvalid(() => cache.get(new Uint8Array(33)))
+    throwsInvalid(() => new AccountKeyCache(0))
   })
 })
