@@ -1,9 +1,10 @@
 // `npm run bench consensus`: how far a 4-node devnet of real `fleek` processes follows an open-loop
 // offered load of IncrementNonce transactions, and its submit→receipt latency on the way.
-//   - the sweep doubles the offered load from START_LOAD until the devnet saturates (the committed
-//     rate stops following the offered one, or p99 explodes), then bisects between the last load it
-//     followed and the first it did not; the peak is the highest committed rate of any phase, the
-//     knee the highest offered load still followed with a sane p99
+//   - the sweep doubles the offered load from START_LOAD until the devnet saturates (its committed
+//     rate — receipts per second in the steady part of a phase, from STEADY_FROM_MS to the last
+//     send — stops following the offered rate), then bisects twice between the last load it followed
+//     and the first it did not; the peak is the highest committed rate of any phase, the knee the
+//     highest offered load followed with p99 still sane (≤ P99_EXPLODED × the lightest load's, or 2 s)
 //   - then one phase at half the peak: p50, p99 and p99/p50 there, and where the time of each batch
 //     went inside consensus (seal → header → certificate → commit → execute), read from the nodes'
 //     debug logs ("own batch committed", "sub-dag executed")
@@ -24,6 +25,7 @@ import { rpc } from '../test/helpers/node-process.ts'
 
 const START_LOAD = Number(process.env.FLEEK_BENCH_START_LOAD ?? 250)
 const PHASE_MS = Number(process.env.FLEEK_BENCH_PHASE_MS ?? 8000)
+const STEADY_FROM_MS = 2000
 const TICK_MS = 50
 const DRAIN_MS = 15_000
 const MAX_PHASES = 12
@@ -82,6 +84,12 @@ interface Target {
   nextNonce: number[]
 }
 
+/** Why transactions were refused (message → count), printed with the results. */
+const refusals = new Map<string, number>()
+function noteRefusal(message: string): void {
+  refusals.set(message, (refusals.get(message) ?? 0) + 1)
+}
+
 /** JSON-RPC batch of flk_send_txn; the tx hash of each accepted transaction. */
 async function sendBatch(url: string, txs: Uint8Array[]): Promise<{ hashes: string[]; refused: number }> {
   const body = txs.map((tx, id) => ({ jsonrpc: '2.0', id, method: 'flk_send_txn', params: [toHex(tx)] }))
@@ -91,8 +99,13 @@ async function sendBatch(url: string, txs: Uint8Array[]): Promise<{ hashes: stri
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   })
-  const answers = (await res.json()) as Array<{ result?: { txHash: string } }>
+  const answers = (await res.json()) as Array<{ result?: { txHash: string }; error?: { message: string } }>
+  if (!Array.isArray(answers)) {
+    noteRefusal(JSON.stringify(answers).slice(0, 120))
+    return { hashes: [], refused: txs.length }
+  }
   const hashes = answers.flatMap((a) => (a.result ? [a.result.txHash] : []))
+  for (const a of answers) if (a.error !== undefined) noteRefusal(a.error.message)
   return { hashes, refused: txs.length - hashes.length }
 }
 
@@ -190,7 +203,10 @@ async function runPhase(target: Target, load: number): Promise<PhaseResult> {
             refused += r.refused
             for (const h of r.hashes) awaited.set(h, sentAt)
           },
-          () => void (refused += batch.length),
+          (err: unknown) => {
+            refused += batch.length
+            noteRefusal(`request failed: ${(err as Error).message}`)
+          },
         ),
       )
     }
@@ -208,14 +224,17 @@ async function runPhase(target: Target, load: number): Promise<PhaseResult> {
           () => target.nextNonce[s] - 1,
         )) + 1
   const latencies = [...watcher.seen.values()].sort((a, b) => a - b)
-  let lastAt = 0
-  for (const [hash, ms] of watcher.seen) lastAt = Math.max(lastAt, awaited.get(hash)! + ms - start)
+  let steady = 0
+  for (const [hash, ms] of watcher.seen) {
+    const at = awaited.get(hash)! + ms - start
+    if (at >= STEADY_FROM_MS && at < PHASE_MS) steady++
+  }
   return {
     offered: load,
     sent: awaited.size,
     committed: watcher.seen.size,
     refused,
-    txPerSec: watcher.seen.size / (Math.max(lastAt, PHASE_MS) / 1000),
+    txPerSec: steady / ((PHASE_MS - STEADY_FROM_MS) / 1000),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     startMs: startWall,
@@ -299,9 +318,9 @@ export async function run(): Promise<void> {
       nextNonce: urls.map(() => 1),
     }
     const follows = (r: PhaseResult): boolean =>
-      r.txPerSec >= FOLLOW_SHARE * r.offered &&
-      r.committed >= FOLLOW_SHARE * (r.sent + r.refused) &&
-      (sweep.length === 0 || r.p99Ms <= Math.max(2000, P99_EXPLODED * sweep[0].p99Ms))
+      r.txPerSec >= FOLLOW_SHARE * r.offered && r.committed >= FOLLOW_SHARE * (r.sent + r.refused)
+    const sane = (r: PhaseResult): boolean =>
+      follows(r) && r.p99Ms <= Math.max(2000, P99_EXPLODED * sweep[0].p99Ms)
     const over = (): boolean => sweep.length >= MAX_PHASES || performance.now() - began > BUDGET_MS
     // Doubling until it stops following…
     let good = 0
@@ -334,7 +353,7 @@ export async function run(): Promise<void> {
     const peak = Math.max(...sweep.map((r) => r.txPerSec))
     half = await runPhase(target, Math.round(peak / 2))
     stages = readStages(target.homes, half.startMs, half.endMs)
-    const knee = good
+    const knee = Math.max(0, ...sweep.filter(sane).map((r) => r.offered))
     const verifyAfter = measureVerify()
     const verifyPerSec = Math.max(verifyBefore, verifyAfter)
     const verifyBound = (cores * verifyPerSec) / 4
@@ -377,6 +396,7 @@ function print(o: {
   console.log(
     `batches ${stages.batches}, re-proposed ${stages.reproposed}; rounds a certificate waited for its anchor: ${lags}`,
   )
+  if (refusals.size > 0) console.log(`refused: ${[...refusals].map(([m, c]) => `${c} × ${m}`).join('; ')}`)
   console.log(
     `| ed25519 verify (raw, 1 core) | ${verifyPerSec.toFixed(0)}/s | verify bound (${cores} cores ÷ 4 nodes) | ${verifyBound.toFixed(0)} tx/s |`,
   )
