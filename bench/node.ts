@@ -16,7 +16,7 @@
 // Rates are given per second of wall time and per second of this process's CPU time: on a machine
 // shared with other work the CPU-time ratio is the steadier one.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import {
@@ -293,6 +293,11 @@ export async function run(): Promise<void> {
   console.log(
     "(CPU columns: per second of this process's CPU time, steadier when other work shares the machine)",
   )
+  console.log(
+    `(${availableParallelism()} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`,
+  )
   console.log('| what | tx/s | ratio | tx/s (CPU) | ratio (CPU) |')
   console.log('| --- | ---: | ---: | ---: | ---: |')
   const show = (x: number, digits: number): string => (Number.isNaN(x) ? '' : x.toFixed(digits))
@@ -314,6 +319,8 @@ export async function run(): Promise<void> {
       executorTransfersKnownKeyFirstUsePerSec: Math.round(execKnownCold.wall),
       executorTransfersKnownKeyPerSec: Math.round(execKnown.wall),
       executorTransfersPreVerifiedPerSec: Math.round(execPreVerified.wall),
+      cores: availableParallelism(),
+      loadAverage1m: Number(loadavg()[0].toFixed(2)),
       executorKnownKeyVsRecovery: ratio(execKnown.wall, execRecovery.wall),
       executorKnownKeyVsRecoveryCpu: ratio(execKnown.cpu, execRecovery.cpu),
       executorPreVerifiedVsRecoveryCpu: ratio(execPreVerified.cpu, execRecovery.cpu),
