@@ -446,6 +446,8 @@ export class NarwhalCore {
       this.#uncommittedPayload.size > 0
     if (!payloadReady && !this.#headerDelayElapsed) return
     if (!this.#parentWaitOver(parentRound, parents)) return
+    if (this.#parentWaitTimer !== undefined) this.#clock.clearTimeout(this.#parentWaitTimer)
+    this.#parentWaitTimer = undefined
 
     this.#sealBatch(false)
     // The batches of a header of ours that never got its quorum go into this one (none are lost).

@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto'
 
 import type { Committee } from '../../../../src/node/consensus/committee.ts'
+import type { ConsensusClock } from '../../../../src/node/consensus/interface.ts'
 import type { CommittedSubDag, DagCertificate } from '../../../../src/node/consensus/index.ts'
 import { exportEd25519PublicKey, importEd25519SecretKey } from '../../../../src/node/consensus/messages.ts'
 
@@ -64,5 +65,32 @@ export class CommitRecorder {
     } finally {
       clearTimeout(timer)
     }
+  }
+}
+
+/** A clock standing at 5000 ms whose timers fire only when the test fires them, by their delay. */
+export class ManualClock implements ConsensusClock {
+  readonly #timers = new Map<number, { fn: () => void; delayMs: number }>()
+  #nextId = 1
+  now(): number {
+    return 5000
+  }
+  setTimeout(fn: () => void, delayMs: number): unknown {
+    this.#timers.set(this.#nextId, { fn, delayMs })
+    return this.#nextId++
+  }
+  clearTimeout(id: unknown): void {
+    this.#timers.delete(id as number)
+  }
+  /** Fires the timers armed with `delayMs`; returns how many. */
+  fire(delayMs: number): number {
+    let fired = 0
+    for (const [id, t] of [...this.#timers]) {
+      if (t.delayMs !== delayMs) continue
+      this.#timers.delete(id)
+      t.fn()
+      fired++
+    }
+    return fired
   }
 }

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 
-import type { ConsensusClock, ConsensusNetwork } from '../../../../src/node/consensus/interface.ts'
+import type { ConsensusNetwork } from '../../../../src/node/consensus/interface.ts'
 import { Consensus, MemoryDagStore } from '../../../../src/node/consensus/index.ts'
 import {
   computeBatchDigest,
@@ -23,7 +23,7 @@ import {
   type Certificate,
   type Header,
 } from '../../../../src/node/consensus/messages.ts'
-import { CommitRecorder, makeCommittee, makeMembers } from './fixtures.ts'
+import { CommitRecorder, ManualClock, makeCommittee, makeMembers } from './fixtures.ts'
 
 const members = makeMembers(4)
 const committee = makeCommittee(members)
@@ -32,33 +32,6 @@ const peerOf = (i: number): string => Buffer.from(members[i].publicKey).toString
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 const PARENT_WAIT_MS = 7
-
-/**
- * Only the wait for the rest of a round (PARENT_WAIT_MS) ever fires, and only when the test says so:
- * member 0 proposes when a batch or a quorum of certificates arrives, or when that wait runs out.
- */
-class ManualClock implements ConsensusClock {
-  readonly #timers = new Map<number, { fn: () => void; delayMs: number }>()
-  #nextId = 1
-  now(): number {
-    return 5000
-  }
-  setTimeout(fn: () => void, delayMs: number): unknown {
-    this.#timers.set(this.#nextId, { fn, delayMs })
-    return this.#nextId++
-  }
-  clearTimeout(id: unknown): void {
-    this.#timers.delete(id as number)
-  }
-  /** Runs out the wait for the rest of a round, if one is armed. */
-  elapseParentWait(): void {
-    for (const [id, t] of [...this.#timers]) {
-      if (t.delayMs !== PARENT_WAIT_MS) continue
-      this.#timers.delete(id)
-      t.fn()
-    }
-  }
-}
 
 /** Keeps what member 0 broadcasts: its headers and certificates. */
 class CapturingNetwork implements ConsensusNetwork {
@@ -124,7 +97,8 @@ describe('an own certificate that the commits went past', () => {
           peerOf(c.header.author),
           encodeConsensusMessage({ type: 'certificate', certificate: c }),
         )
-      clock.elapseParentWait()
+      // Only the wait for the rest of a round ever fires here, and only when the test says so.
+      clock.fire(PARENT_WAIT_MS)
       await settle()
     }
     /** Votes of members 1 and 2 for member 0's latest header; returns its certificate. */
