@@ -3,8 +3,8 @@
  * their options and the modules they need, in dependency order, starts them, and closes them in
  * reverse on one AbortSignal. No component sees the node; each gets the narrow interfaces it uses.
  *
- *   keystore → genesis → storage → application → blockstore → network → checkpoints → txpool
- *     → parcels → execution → epoch consensus → duties → rpc
+ *   keystore → genesis → storage → application → blockstore → network → checkpoint
+ *     → epoch-consensus → txpool → parcels → execution → sync → duties → rpc
  *
  * docs/architecture.md draws the graph and says how a new component plugs in.
  */
@@ -288,9 +288,9 @@ export class FleekNode implements NodeApi {
     })
     node.rpcUrl = (await rpc.listen()).url
     closers.push(() => rpc.close())
-    const { height, epoch } = { height: app.height(), epoch: app.epochInfo().epoch }
     const nodeId = base58btc.baseEncode(nodeKey.publicKey)
-    logger.info({ nodeId, rpc: node.rpcUrl, listen: network.addresses(), height, epoch }, 'node started')
+    const where = { rpc: node.rpcUrl, listen: network.addresses() }
+    logger.info({ nodeId, ...where, height: app.height(), epoch: app.epochInfo().epoch }, 'node started')
     return node
   }
 
