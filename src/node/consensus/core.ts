@@ -452,8 +452,13 @@ export class NarwhalCore {
     this.#sealBatch(false)
     // The batches of a header of ours that never got its quorum go into this one (none are lost).
     const previous = this.#ownHeader
-    if (previous !== undefined && !previous.certified)
+    if (previous !== undefined && !previous.certified) {
       this.#pendingDigests.unshift(...previous.header.batches)
+      this.#log.debug(
+        { round: previous.header.round, votes: previous.votes.size, next },
+        'own header superseded before its quorum',
+      )
+    }
     const header = signHeader(this.#secretKey, {
       author: this.#me,
       round: next,
