@@ -190,10 +190,19 @@ describe('transaction encoding', () => {
     assert.ok(verifyTransaction(a) && verifyTransaction(n))
   })
 
-  test('any change to the payload or one flipped signature bit fails verification', () => {
+  test('any change to the payload or one flipped signature bit fails verification (both account rules)', () => {
     const tx = signAccountTx(accountPayload(accountCalls[0]))
-    assert.equal(verifyTransaction({ ...tx, payload: { ...tx.payload, nonce: 2 } }), false)
-    assert.equal(verifyTransaction({ ...tx, payload: { ...tx.payload, chainId: 1 } }), false)
+    const knownKey = { accountKey: () => getAccountPublicKey(accountSecret) }
+    const verifyBoth = (t: Transaction): boolean => {
+      const byRecovery = verifyTransaction(t)
+      const byKey = verifyTransaction(t, computeTransactionDigest(t.payload), knownKey)
+      // A flipped bit of v never lands on another of 0, 1, 27, 28: the rules agree on all of these.
+      if ('account' in t.payload.sender) assert.equal(byKey, byRecovery)
+      return byRecovery
+    }
+    assert.ok(verifyBoth(tx))
+    assert.equal(verifyBoth({ ...tx, payload: { ...tx.payload, nonce: 2 } }), false)
+    assert.equal(verifyBoth({ ...tx, payload: { ...tx.payload, chainId: 1 } }), false)
     const ntx = signNodeTx(nodePayload(nodeCalls[2]))
     assert.equal(
       verifyTransaction({ ...ntx, payload: { ...ntx.payload, sender: { node: bytes32(9) } } }),
@@ -204,7 +213,7 @@ describe('transaction encoding', () => {
         const t = useNode ? ntx : tx
         const signature = t.signature.slice()
         signature[byteIndex % signature.length] ^= 1 << bit
-        return !verifyTransaction({ ...t, signature })
+        return !verifyBoth({ ...t, signature })
       }),
       { seed: 42, numRuns: 200 },
     )
@@ -219,6 +228,13 @@ describe('transaction encoding', () => {
     twin[64] = tx.signature[64] === 27 ? 28 : 27
     assert.equal(verifyTransaction({ ...tx, signature: twin }), false)
     assert.ok(verifyTransaction(tx))
+    // Against the known key too, with either v.
+    const knownKey = { accountKey: () => getAccountPublicKey(accountSecret) }
+    const digest = computeTransactionDigest(tx.payload)
+    assert.equal(verifyTransaction({ ...tx, signature: twin }, digest, knownKey), false)
+    twin[64] = tx.signature[64]
+    assert.equal(verifyTransaction({ ...tx, signature: twin }, digest, knownKey), false)
+    assert.ok(verifyTransaction(tx, digest, knownKey))
   })
 
   test('signing with a key that is not the sender’s is refused', () => {
