@@ -47,6 +47,8 @@ interface PhaseResult {
   endMs: number
   /** CPU this benchmark process used while sending and watching, in cores (it shares the machine). */
   clientCores: number
+  /** Where the time of the batches of this phase went (filled in after the phase from the logs). */
+  stages?: StageStats
 }
 
 interface StageStats {
@@ -341,6 +343,7 @@ export async function run(): Promise<void> {
     const maxLoad = Number(process.env.FLEEK_BENCH_MAX_LOAD ?? Infinity)
     for (let load = START_LOAD; load <= maxLoad && !over(); load *= 2) {
       const r = await runPhase(target, load)
+      r.stages = readStages(target.homes, r.startMs, r.endMs)
       sweep.push(r)
       console.error(
         `  offered ${load}: ${r.txPerSec.toFixed(0)} tx/s, p50 ${r.p50Ms.toFixed(0)} ms, p99 ${r.p99Ms.toFixed(0)} ms`,
@@ -355,6 +358,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < 2 && bad > 0 && good > 0 && !over(); i++) {
       const load = Math.round((good + bad) / 2)
       const r = await runPhase(target, load)
+      r.stages = readStages(target.homes, r.startMs, r.endMs)
       sweep.push(r)
       console.error(
         `  offered ${load}: ${r.txPerSec.toFixed(0)} tx/s, p50 ${r.p50Ms.toFixed(0)} ms, p99 ${r.p99Ms.toFixed(0)} ms`,
@@ -365,6 +369,7 @@ export async function run(): Promise<void> {
     const peak = Math.max(...sweep.map((r) => r.txPerSec))
     half = await runPhase(target, Math.round(peak / 2))
     stages = readStages(target.homes, half.startMs, half.endMs)
+    half.stages = stages
     const knee = Math.max(0, ...sweep.filter(sane).map((r) => r.offered))
     const verifyAfter = measureVerify()
     const verifyPerSec = Math.max(verifyBefore, verifyAfter)
@@ -399,6 +404,19 @@ function print(o: {
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const r of sweep) console.log(row(r, 'sweep'))
   console.log(row(half, 'half the peak'))
+  console.log(
+    '\nper phase: p50/p99 ms of each stage of a batch (seal → header → certificate → commit; execute)',
+  )
+  console.log('| offered tx/s | seal | propose | certify | commit | total | execute |')
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const r of [...sweep, half]) {
+    const st = r.stages?.stages
+    if (st === undefined) continue
+    const cell = (k: string) => `${st[k].p50}/${st[k].p99}`
+    console.log(
+      `| ${r.offered} | ${cell('sealMs')} | ${cell('proposeMs')} | ${cell('certifyMs')} | ${cell('commitMs')} | ${cell('totalMs')} | ${cell('executeMs')} |`,
+    )
+  }
   console.log("\nwhere the time of a batch goes at half the peak (ms, over the nodes' own batches)")
   console.log('| stage | p50 | p90 | p99 | max |')
   console.log('| --- | ---: | ---: | ---: | ---: |')
