@@ -1,11 +1,12 @@
 /**
- * A DagStore on lmdb. Writes are queued and committed asynchronously in call order, many to one
- * commit (lmdb's write batching): a synchronous commit costs an fsync (~5 ms here) on the event loop,
- * and the DAG writes a dozen records a round. What must be durable before it is acted on — a vote
- * before it is sent, our header before it is broadcast — is awaited by the caller with `flush()`.
- * Until its commit, a record is served from memory, so reads see every write at once. A crash loses
- * only writes not yet flushed, newest first (commits are ordered): certificates and batches are then
- * fetched from peers again, a sub-DAG whose state was not saved is handed over again.
+ * A DagStore on lmdb. Writes are queued and committed together, in call order, in one synchronous
+ * lmdb transaction (one fsync, ~5 ms here) — at the next turn of the event loop, or at once when the
+ * caller needs them durable (`flush()`: a vote before it is sent, our header before it is broadcast).
+ * One commit per write cost a dozen fsyncs a round on the event loop. Until its commit a record is
+ * served from memory, so reads see every write at once. A crash loses only writes not yet committed,
+ * newest first: certificates and batches are then fetched from peers again, a sub-DAG whose state was
+ * not saved is handed over again. (lmdb's asynchronous writes were tried first; under load they
+ * corrupted the free list of another environment of the process: MDB_BAD_TXN.)
  *
  * Layout (one lmdb environment, named databases):
  *   certificates  [round, digest] → encoded certificate     certificate-rounds  digest → round
@@ -54,14 +55,22 @@ export class LmdbDagStore implements DagStore {
   /** Votes of this process ("round:author" → digest), so a vote queued is seen before its commit. */
   readonly #recentVotes = new Map<string, { round: number; digest: string }>()
   #writeError: unknown
+  /** Writes waiting for the next commit, and what to do once it is done. */
+  #queue: Array<{ write: () => void; done?: () => void }> = []
+  #commitScheduled = false
   /** Rounds below this are deleted (their removal may not be committed yet: reads skip them). */
   #deletedBelow = 0
 
   putBatch(digest: string, round: number, encodedBatch: Uint8Array): void {
     if (this.#pendingBatches.has(digest) || this.#batchRounds.get(digest) !== undefined) return
     this.#pendingBatches.set(digest, { round, bytes: encodedBatch })
-    void this.#batches.put([round, digest], encodedBatch)
-    this.#track(this.#batchRounds.put(digest, round), () => this.#pendingBatches.delete(digest))
+    this.#enqueue(
+      () => {
+        this.#batches.putSync([round, digest], encodedBatch)
+        this.#batchRounds.putSync(digest, round)
+      },
+      () => this.#pendingBatches.delete(digest),
+    )
   }
 
   getBatch(digest: string): Uint8Array | undefined {
@@ -75,8 +84,13 @@ export class LmdbDagStore implements DagStore {
 
   putCertificate(digest: string, round: number, encodedCertificate: Uint8Array): void {
     this.#pendingCertificates.set(digest, { round, bytes: encodedCertificate })
-    void this.#certificates.put([round, digest], encodedCertificate)
-    this.#track(this.#certificateRounds.put(digest, round), () => this.#pendingCertificates.delete(digest))
+    this.#enqueue(
+      () => {
+        this.#certificates.putSync([round, digest], encodedCertificate)
+        this.#certificateRounds.putSync(digest, round)
+      },
+      () => this.#pendingCertificates.delete(digest),
+    )
   }
 
   getCertificate(digest: string): Uint8Array | undefined {
@@ -111,7 +125,7 @@ export class LmdbDagStore implements DagStore {
       return earlier
     }
     this.#recentVotes.set(key, { round, digest })
-    this.#track(this.#votes.put([round, author], digest))
+    this.#enqueue(() => this.#votes.putSync([round, author], digest))
     return digest
   }
 
@@ -138,23 +152,21 @@ export class LmdbDagStore implements DagStore {
     for (const [key, vote] of this.#recentVotes) if (vote.round < round) this.#recentVotes.delete(key)
     for (const pending of [this.#pendingBatches, this.#pendingCertificates])
       for (const [digest, e] of pending) if (e.round < round) pending.delete(digest)
-    this.#track(
-      this.#root.transaction(() => {
-        for (const key of this.#certificates.getKeys({ end: [round] })) {
-          this.#certificates.removeSync(key)
-          this.#certificateRounds.removeSync(key[1])
-        }
-        for (const key of this.#batches.getKeys({ end: [round] })) {
-          this.#batches.removeSync(key)
-          this.#batchRounds.removeSync(key[1])
-        }
-        for (const key of this.#votes.getKeys({ end: [round] })) this.#votes.removeSync(key)
-      }),
-    )
+    this.#enqueue(() => {
+      for (const key of this.#certificates.getKeys({ end: [round] })) {
+        this.#certificates.removeSync(key)
+        this.#certificateRounds.removeSync(key[1])
+      }
+      for (const key of this.#batches.getKeys({ end: [round] })) {
+        this.#batches.removeSync(key)
+        this.#batchRounds.removeSync(key[1])
+      }
+      for (const key of this.#votes.getKeys({ end: [round] })) this.#votes.removeSync(key)
+    })
   }
 
   async flush(): Promise<void> {
-    await this.#root.flushed
+    this.#commit()
     if (this.#writeError !== undefined)
       throw fromSystemError(this.#writeError, 'write the consensus store at', this.#path)
     if (this.#closed) throw new FleekError('UNAVAILABLE', 'the consensus store is closed')
@@ -162,26 +174,43 @@ export class LmdbDagStore implements DagStore {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#commit()
     this.#closed = true
-    await this.#root.flushed
     await this.#root.close()
   }
 
   #putMeta(key: string, bytes: Uint8Array): void {
     this.#pendingMeta.set(key, bytes)
-    this.#track(this.#meta.put(key, bytes), () => {
-      if (this.#pendingMeta.get(key) === bytes) this.#pendingMeta.delete(key)
-    })
-  }
-
-  /** Keeps the first failed write (`flush` reports it); `done` runs once the write is committed. */
-  #track(write: Promise<unknown>, done?: () => void): void {
-    write.then(
-      () => done?.(),
-      (err: unknown) => {
-        this.#writeError ??= err
+    this.#enqueue(
+      () => this.#meta.putSync(key, bytes),
+      () => {
+        if (this.#pendingMeta.get(key) === bytes) this.#pendingMeta.delete(key)
       },
     )
+  }
+
+  #enqueue(write: () => void, done?: () => void): void {
+    if (this.#closed) return
+    this.#queue.push({ write, done })
+    if (this.#commitScheduled) return
+    this.#commitScheduled = true
+    setImmediate(() => this.#commit())
+  }
+
+  /** Commits the queued writes in one transaction; the first failure is kept (`flush` reports it). */
+  #commit(): void {
+    this.#commitScheduled = false
+    if (this.#queue.length === 0 || this.#closed) return
+    const queue = this.#queue
+    this.#queue = []
+    try {
+      this.#root.transactionSync(() => {
+        for (const op of queue) op.write()
+      })
+      for (const op of queue) op.done?.()
+    } catch (err) {
+      this.#writeError ??= err
+    }
   }
 }
 
