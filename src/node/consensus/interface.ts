@@ -21,8 +21,8 @@ export interface ConsensusNetwork {
 
 /**
  * Durable storage of the DAG. Reads see every earlier write at once; writes become durable in call
- * order, at the latest when `flush()` resolves (the lmdb implementation commits them asynchronously,
- * many at a time). A vote is recorded and flushed before it is sent, our header before it is
+ * order, at the latest when `flush()` resolves (the lmdb implementation commits the writes queued
+ * since its last commit together, at the next turn of the event loop or at `flush()`). A vote is recorded and flushed before it is sent, our header before it is
  * broadcast. Keys are lowercase hex digests.
  */
 export interface DagStore {
