@@ -75,6 +75,11 @@ export const configSchema = {
       maxBatchDelayMs: int(100, '…or after this delay.', 1),
       maxHeaderDelayMs: int(200, 'Propose the next header after this delay at the latest.', 1),
       gcDepth: int(50, 'Rounds of the DAG kept below the last committed round.', 2),
+      maxParentWaitMs: int(
+        50,
+        'After a quorum of parents, wait at most this long for our own certificate and for members heard from lately.',
+        1,
+      ),
       faultWithholdReveal: bool(
         false,
         'Fault injection for devnet tests: commit to the epoch beacon but never reveal (the member is slashed). Never on a real network.',

@@ -1,3 +1,4 @@
+// Long file: the Narwhal primary is one event-driven state machine (rounds, votes, certificates, parent waits, re-proposals, GC) whose invariants span all of it; split, its parts would share every field.
 /**
  * The Narwhal primary as an event-driven state machine, with Bullshark ordering on top.
  *
