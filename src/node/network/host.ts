@@ -79,7 +79,8 @@ export function checkRecord(record: NodeRecord, index: number): [PeerKey, string
   return [key, [...record.multiaddrs]]
 }
 
-export interface HostDeps {
+/** What every part of the network (host, protocols) is built with. */
+export interface NetworkPartDeps {
   libp2p: Libp2p<Services>
   options: NetworkOptions
   logger: NetworkLogger
@@ -89,6 +90,9 @@ export interface HostDeps {
   peerKey: PeerKey
   /** Aborts when the network closes. */
   signal: AbortSignal
+}
+
+export interface HostDeps extends NetworkPartDeps {
   /** The peer's last connection closed. */
   onPeerGone: (peer: PeerKey) => void
 }

@@ -10,23 +10,16 @@
  * handler refusals (FleekError INVALID_INPUT) are misbehaviours. Outbound one-way frames go through an
  * Outbox per peer and protocol; requests open a stream each.
  */
-import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 
 import { createDeadline } from '../../lib/abort.ts'
 import { FleekError, isFleekError } from '../../lib/errors.ts'
 import { FRAME_HEADER_BYTES, FrameError, FrameKind, FrameReader, encodeFrame } from './frame.ts'
-import type { Services } from './host.ts'
-import type {
-  ConsensusHandler,
-  NetworkLogger,
-  NetworkMetrics,
-  SyncRequestHandler,
-  TransactionHandler,
-} from './interface.ts'
-import type { NetworkOptions, RateLimit } from './options.ts'
+import type { NetworkPartDeps } from './host.ts'
+import type { ConsensusHandler, SyncRequestHandler, TransactionHandler } from './interface.ts'
+import type { RateLimit } from './options.ts'
 import { Outbox, errorMessage } from './outbox.ts'
 import { peerIdOf, peerKeyOf, type PeerKey } from './peer-key.ts'
-import type { PeerScoring } from './scoring.ts'
 import { sleepMs } from './timing.ts'
 
 export const PROTOCOLS = {
@@ -44,23 +37,14 @@ interface ProtocolSpec {
   onRequest?: (from: PeerKey, payload: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>
 }
 
-export interface ProtocolsDeps {
-  libp2p: Libp2p<Services>
-  options: NetworkOptions
-  logger: NetworkLogger
-  metrics: NetworkMetrics
-  scoring: PeerScoring
-  /** This node. */
-  peerKey: PeerKey
-  /** Aborts when the network closes. */
-  signal: AbortSignal
+export interface ProtocolsDeps extends NetworkPartDeps {
   committee: () => ReadonlySet<PeerKey>
   waitForConnection: (peer: PeerKey, signal: AbortSignal) => Promise<void>
 }
 
 export class Protocols {
   readonly #deps: ProtocolsDeps
-  readonly #libp2p: Libp2p<Services>
+  readonly #libp2p: NetworkPartDeps['libp2p']
   readonly #outboxes = new Map<string, Outbox>()
   consensus: ConsensusHandler | undefined
   sync: SyncRequestHandler | undefined
