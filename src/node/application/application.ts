@@ -68,12 +68,16 @@ export interface ServedReport {
 export class Application {
   readonly #storage: Storage
   readonly genesisHash: Uint8Array
-  /** OpenSSL key objects of recorded account keys, for the known-key signature check. */
-  readonly #accountKeys = new AccountKeyCache()
+  /**
+   * OpenSSL key objects of recorded account keys, for the known-key signature check (shared with the
+   * transaction pool's admission checks through `accountKeyCache`).
+   */
+  readonly accountKeyCache: AccountKeyCache
 
   private constructor(storage: Storage, genesisHash: Uint8Array) {
     this.#storage = storage
     this.genesisHash = genesisHash
+    this.accountKeyCache = new AccountKeyCache()
   }
 
   /** Opens the state in `storage`, initialising it from `genesis` when empty. */
@@ -123,7 +127,7 @@ export class Application {
           height,
           index,
           timestampMs: block.timestampMs,
-          accountKeys: this.#accountKeys,
+          accountKeys: this.accountKeyCache,
           ...(block.isVerified !== undefined && { isVerified: block.isVerified }),
         },
         bytes,

@@ -13,7 +13,6 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { toHex } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import {
-  AccountKeyCache,
   type MethodCall,
   type Transaction,
   computeDigestOfEncodedPayload,
@@ -42,7 +41,7 @@ export const defaultTxPoolOptions: TxPoolOptions = {
 }
 
 export interface TxPoolDeps {
-  chain: Pick<Application, 'chainId' | 'receipt' | 'node' | 'accountPublicKey'>
+  chain: Pick<Application, 'chainId' | 'receipt' | 'node' | 'accountPublicKey' | 'accountKeyCache'>
   /** True while this node is on the committee (it orders transactions itself). */
   isCommitteeMember(): boolean
   /** Hands an admitted transaction to the running consensus (dropped between epochs: `pending` carries it). */
@@ -62,8 +61,6 @@ export class TxPool {
   readonly #options: TxPoolOptions
   readonly #deps: TxPoolDeps
   readonly #verified = new Set<string>()
-  /** OpenSSL key objects of account keys the chain has recorded (known-key signature checks). */
-  readonly #accountKeys = new AccountKeyCache()
   /** Admitted and not seen executed: tx hash → bytes. */
   readonly #pending = new Map<string, Uint8Array>()
   /** Off the committee: when each pending transaction was last forwarded. */
@@ -146,7 +143,7 @@ export class TxPool {
     // An account with a key recorded in the chain state is checked against it, others by recovery.
     const verified = verifyTransaction(tx, digest, {
       accountKey: (address) => this.#deps.chain.accountPublicKey(address),
-      keyCache: this.#accountKeys,
+      keyCache: this.#deps.chain.accountKeyCache,
     })
     if (!verified) {
       this.#refused?.inc({ reason: 'signature' })
