@@ -64,6 +64,7 @@ function Dashboard({ read, intervalMs }: { read: () => NodeStatus; intervalMs: n
         {status.committee.length} member{status.committee.length === 1 ? '' : 's'}
         {status.isCommitteeMember ? ' (this node is one)' : ''}
       </Row>
+      {status.consensusRound !== undefined ? <Row label="round">{status.consensusRound}</Row> : null}
       <Row label="peers">{status.peers}</Row>
       <Row label="tx/s">{status.txPerSecond.toFixed(1)}</Row>
       <Row label="content">
