@@ -227,6 +227,7 @@ export class FleekNode implements NodeApi {
     )
     const execution: BlockExecution = new BlockExecution({
       chain: app,
+      storage,
       parcels,
       txpool,
       onEpochEnded: (ended) => {

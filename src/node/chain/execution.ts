@@ -12,6 +12,7 @@ import type { Application, BlockSequence, ExecuteBlockResult, Receipt } from '..
 import type { EndedEpoch } from '../checkpoint/service.ts'
 import type { Logger } from '../logger.ts'
 import type { ParcelService, ProducedParcel } from '../parcels/index.ts'
+import type { Storage } from '../storage/index.ts'
 
 export interface Block {
   sequence: BlockSequence
@@ -21,6 +22,8 @@ export interface Block {
 
 export interface BlockExecutionDeps {
   chain: Pick<Application, 'executeBlock' | 'hasExecuted' | 'epochInfo'>
+  /** The chain's storage: the parcel, the block and the parcel heads commit in one transaction. */
+  storage: Pick<Storage, 'transaction'>
   parcels: Pick<ParcelService, 'produce' | 'publish' | 'executed' | 'advanceProducerHead'>
   txpool: {
     isVerified(bytes: Uint8Array): boolean
@@ -87,15 +90,19 @@ export class BlockExecution {
     let result: ExecuteBlockResult
     let produced: ProducedParcel | undefined
     try {
-      // The parcel is recorded before the block executes, so a crash in between produces the same one again.
-      if (parcelDigest === undefined) produced = parcels.produce(block)
-      const digest = parcelDigest ?? produced!.digest
-      result = chain.executeBlock({
-        ...block,
-        digest,
-        isVerified: (bytes) => this.#deps.txpool.isVerified(bytes),
+      // The parcel, the block and both parcel heads commit together (one commit, one fsync): after a
+      // crash either all are there or none, and the sub-DAG delivered again produces the same parcel.
+      result = this.#deps.storage.transaction(() => {
+        if (parcelDigest === undefined) produced = parcels.produce(block)
+        const digest = parcelDigest ?? produced!.digest
+        const executed = chain.executeBlock({
+          ...block,
+          digest,
+          isVerified: (bytes) => this.#deps.txpool.isVerified(bytes),
+        })
+        parcels.executed({ digest, ...block.sequence }, produced !== undefined)
+        return executed
       })
-      parcels.executed({ digest, ...block.sequence }, produced !== undefined)
     } catch (err) {
       logger.fatal({ err, sequence: block.sequence }, 'block execution failed; stopping')
       this.#deps.onFatal(err)

@@ -18,7 +18,15 @@ export function openLmdbStorage(path: string, options: LmdbStorageOptions = {}):
   }
   let root: RootDatabase
   try {
-    root = open({ path: `${path}/data.mdb`, maxDbs: options.maxTables ?? 64, compression: false })
+    // overlappingSync off: each commit is durable when transactionSync returns, and lmdb's classic
+    // free-list handling is used — with it on, a stream of small synchronous commits under load failed
+    // with MDB_BAD_TXN ("reserved freelist had a data entry with zero-size").
+    root = open({
+      path: `${path}/data.mdb`,
+      maxDbs: options.maxTables ?? 64,
+      compression: false,
+      overlappingSync: false,
+    })
   } catch (err) {
     throw new FleekError('IO', `cannot open the database in ${path}: ${(err as Error).message}`, {
       cause: err,
@@ -54,7 +62,8 @@ class LmdbStorage implements Storage {
 
   transaction<T>(fn: () => T): T {
     this.#checkOpen()
-    if (this.#inTransaction) throw new FleekError('INTERNAL', 'storage transactions do not nest')
+    // A transaction inside another joins it: one commit for both, and a throw aborts both.
+    if (this.#inTransaction) return fn()
     this.#inTransaction = true
     try {
       return this.#root.transactionSync(fn)

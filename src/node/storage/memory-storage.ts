@@ -25,7 +25,8 @@ export class MemoryStorage implements Storage {
 
   transaction<T>(fn: () => T): T {
     this.#checkOpen()
-    if (this.#pending !== undefined) throw new FleekError('INTERNAL', 'storage transactions do not nest')
+    // A transaction inside another joins it: one commit for both, and a throw aborts both.
+    if (this.#pending !== undefined) return fn()
     this.#pending = new Map()
     try {
       const result = fn()

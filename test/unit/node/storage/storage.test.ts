@@ -59,17 +59,42 @@ for (const [name, create] of implementations) {
       await storage.close()
     })
 
-    test('writes outside a transaction and nested transactions are refused', async () => {
+    test('writes outside a transaction are refused', async () => {
       const storage = create()
       const t = storage.table('t')
       assert.throws(
         () => t.put('a', 1),
         (err: unknown) => isFleekError(err, 'INTERNAL'),
       )
+      await storage.close()
+    })
+
+    test('a transaction inside another joins it: one commit, and a throw inside aborts both', async () => {
+      const storage = create()
+      const t = storage.table('t')
+      const result = storage.transaction(() => {
+        t.put('outer', 1)
+        return storage.transaction(() => {
+          t.put('inner', 2)
+          return 'done'
+        })
+      })
+      assert.equal(result, 'done')
+      assert.equal(t.get('outer'), 1)
+      assert.equal(t.get('inner'), 2)
       assert.throws(
-        () => storage.transaction(() => storage.transaction(() => 1)),
-        (err: unknown) => isFleekError(err, 'INTERNAL'),
+        () =>
+          storage.transaction(() => {
+            t.put('outer', 10)
+            storage.transaction(() => {
+              t.put('inner', 20)
+              throw new Error('boom')
+            })
+          }),
+        /boom/,
       )
+      assert.equal(t.get('outer'), 1)
+      assert.equal(t.get('inner'), 2)
       await storage.close()
     })
 
