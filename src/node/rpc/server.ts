@@ -3,6 +3,7 @@
  * Everything from outside is bounded: body size, batch length, requests in flight, requests per second
  * per remote address, header and request timeouts. Bad input gets a JSON-RPC error, never a crash.
  */
+import { setMaxListeners } from 'node:events'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -77,11 +78,13 @@ export class RpcServer {
   private server: Server | undefined
   private inFlight = 0
   private readonly buckets = new Map<string, { tokens: number; atMs: number }>()
+  /** Aborts the handlers in flight when the server closes (each may listen: no listener bound). */
   private readonly abort = new AbortController()
 
   constructor(options: Partial<RpcServerOptions>, deps: RpcServerDeps) {
     this.options = { ...defaultRpcServerOptions, ...options }
     this.deps = deps
+    setMaxListeners(0, this.abort.signal)
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */

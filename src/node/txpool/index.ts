@@ -8,6 +8,8 @@
  * On the committee an admitted transaction goes to the running consensus (`order`); off it, to the
  * committee (`forward`), one sender's transactions all to the same member.
  */
+import { setMaxListeners } from 'node:events'
+
 import { Counter, Gauge, type Registry } from 'prom-client'
 
 import { toHex } from '../../lib/bytes.ts'
@@ -103,7 +105,11 @@ export class TxPool {
 
   /** Starts forwarding stale transactions again while off the committee; stops with `signal`. */
   start(signal: AbortSignal): void {
-    this.#signal = signal
+    // Every receipt waiter listens for the node stopping: any number of them, on a signal of our own.
+    const lifetime = new AbortController()
+    setMaxListeners(0, lifetime.signal)
+    signal.addEventListener('abort', () => lifetime.abort(), { once: true })
+    this.#signal = lifetime.signal
     const timer = setInterval(
       () => {
         if (!signal.aborted && !this.#deps.isCommitteeMember())
