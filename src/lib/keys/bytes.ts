@@ -24,9 +24,7 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts))
-}
+export { concatBytes } from '../bytes.ts'
 
 export function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text)

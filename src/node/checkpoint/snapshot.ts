@@ -6,6 +6,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 
+import { concatBytes } from '../../lib/bytes.ts'
 import { FleekError } from '../../lib/errors.ts'
 import { BOOKKEEPING_TABLES } from '../application/application.ts'
 import {
@@ -34,14 +35,7 @@ const TABLE_KEYS = inDagCborOrder(STATE_TABLES)
 export function exportSnapshot(storage: Storage): Uint8Array {
   const view = storage.readView(SNAPSHOT_TABLES)
   try {
-    const pieces = [...encodeSnapshot(view)]
-    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
-    let at = 0
-    for (const piece of pieces) {
-      out.set(piece, at)
-      at += piece.length
-    }
-    return out
+    return concatBytes(...encodeSnapshot(view))
   } finally {
     view.close()
   }
